@@ -1,0 +1,48 @@
+//! The WebSocket echo server.
+//!
+//! Serves the tester page (the trunk-built `dist/`) at `/` and echoes every WebSocket message
+//! on `/echo`, logging `recv: …` for each.
+//!
+//! ```text
+//! cargo run -p backend                          # http://localhost:8080
+//! cargo run -p backend -- --addr 127.0.0.1:0    # any free port; the log says which
+//! cargo run -p backend -- --help
+//! ```
+
+use std::{io::IsTerminal, process::ExitCode};
+
+use backend::{server, Config};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+
+    let bound = match server::bind(&config) {
+        Ok(bound) => bound,
+        Err(error) => {
+            eprintln!(
+                "error: cannot listen on {}: {error}. Is another server using it? \
+                 Pick another address with --addr HOST:PORT.",
+                config.addr
+            );
+            return ExitCode::from(1);
+        }
+    };
+    for addr in &bound.addrs {
+        tracing::info!("listening on http://{addr} (WebSocket echo at ws://{addr}/echo)");
+    }
+    match bound.server.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: the server stopped: {error}");
+            ExitCode::from(1)
+        }
+    }
+}

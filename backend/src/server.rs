@@ -1,0 +1,92 @@
+//! Builds the app and binds it: one function for `main`, one for tests on port 0.
+
+use std::{io, net::SocketAddr, path::PathBuf, thread};
+
+use actix_web::{dev::Server, dev::ServerHandle, web, App, HttpServer};
+
+use crate::{bundle, echo_route::Limits, Config};
+
+/// A bound server, not yet running, and the addresses it listens on (port 0 resolved).
+pub struct Bound {
+    pub server: Server,
+    pub addrs: Vec<SocketAddr>,
+}
+
+/// Binds every address `config.addr` resolves to and builds the app on it.
+pub fn bind(config: &Config) -> io::Result<Bound> {
+    let limits = Limits {
+        max_frame_bytes: config.max_frame_bytes,
+        max_message_bytes: config.max_message_bytes,
+    };
+    let dist: PathBuf = config
+        .dist
+        .canonicalize()
+        .unwrap_or_else(|_| config.dist.clone());
+    let built = bundle::is_built(&dist);
+    if !built {
+        tracing::warn!(
+            "no frontend bundle in {}: / answers a page saying how to build it; /echo works",
+            dist.display()
+        );
+    }
+
+    let http = HttpServer::new(move || {
+        let app = App::new()
+            .app_data(web::Data::new(limits))
+            .route("/echo", web::get().to(crate::echo_route::echo_route));
+        if built {
+            app.service(bundle::files(&dist))
+        } else {
+            app.default_service(bundle::missing_bundle_route(dist.clone()))
+        }
+    })
+    .bind(config.addr.as_str())?;
+    let addrs = http.addrs();
+    Ok(Bound {
+        server: http.run(),
+        addrs,
+    })
+}
+
+/// A server running on its own thread, for tests and tools that embed the echo server.
+pub struct Background {
+    pub addr: SocketAddr,
+    handle: ServerHandle,
+}
+
+impl Background {
+    /// `ws://ADDR/echo`
+    pub fn echo_url(&self) -> String {
+        format!("ws://{}/echo", self.addr)
+    }
+
+    /// Stops at once, dropping open connections; returns when the server has stopped.
+    pub async fn stop(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+/// Binds `config` and runs it on a new thread with its own actix system.
+pub fn start_in_background(config: Config) -> io::Result<Background> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    thread::Builder::new()
+        .name("echo-server".into())
+        .spawn(move || {
+            actix_rt::System::new().block_on(async move {
+                match bind(&config) {
+                    Ok(bound) => {
+                        let handle = bound.server.handle();
+                        let _ = ready_tx.send(Ok((bound.addrs[0], handle)));
+                        let _ = bound.server.await;
+                    }
+                    Err(error) => {
+                        let _ = ready_tx.send(Err(error));
+                    }
+                }
+            })
+        })?;
+    let (addr, handle) = ready_rx
+        .recv()
+        .map_err(|_| io::Error::other("the server thread ended before binding"))??;
+    Ok(Background { addr, handle })
+}

@@ -1,0 +1,97 @@
+// End to end: the real backend serves the trunk-built page, Debian's Chromium (driven by
+// playwright-core, no browser download) clicks Open / Send / Close and reads the log.
+//
+//   node --test            # from e2e/, after `trunk build --release` and `cargo build -p backend`
+//
+// ECHO_BACKEND_BIN and ECHO_DIST point at another backend binary or bundle.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { startBackend, launchChromium } from './support.mjs';
+
+let backend;
+let browser;
+
+before(async () => {
+  backend = await startBackend();
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  backend?.stop();
+});
+
+/** The log's lines, as the user reads them. */
+async function logLines(page) {
+  return page.locator('#output .line').allInnerTexts();
+}
+
+/** Waits until the log has `line` (exactly), up to 10 s. */
+async function waitForLine(page, line) {
+  await page.locator('#output .line').filter({ hasText: new RegExp(`^${escape(line)}$`) })
+    .first().waitFor({ timeout: 10_000 });
+}
+
+function escape(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+test('the page from the backend opens, echoes and closes', async () => {
+  const page = await browser.newPage();
+  await page.goto(backend.url);
+  await page.locator('#open').waitFor();
+  assert.equal(await page.inputValue('#input'), 'Hello world!');
+  assert.equal(await page.isDisabled('#send'), true, 'Send does nothing before Open');
+
+  await page.click('#open');
+  await waitForLine(page, 'OPEN');
+  await page.click('#send');
+  await waitForLine(page, 'RESPONSE: Hello world!');
+  await page.click('#close');
+  await waitForLine(page, 'CLOSE (code 1000)');
+
+  assert.deepEqual(await logLines(page), [
+    'OPEN',
+    'SEND: Hello world!',
+    'RESPONSE: Hello world!',
+    'CLOSE (code 1000)',
+  ]);
+  assert.ok(await backend.waitForLog('recv: Hello world!'), 'the backend logged the message');
+
+  mkdirSync('artifacts', { recursive: true });
+  await page.screenshot({ path: 'artifacts/page.png', fullPage: true });
+  await page.close();
+});
+
+test('markup in a message is shown as text, never run', async () => {
+  const page = await browser.newPage();
+  let dialogs = 0;
+  page.on('dialog', (dialog) => { dialogs += 1; dialog.dismiss(); });
+  await page.goto(backend.url);
+  await page.click('#open');
+  await waitForLine(page, 'OPEN');
+
+  const payload = '<img src=x onerror=alert(1)>';
+  await page.fill('#input', payload);
+  await page.press('#input', 'Enter');
+  await waitForLine(page, `RESPONSE: ${payload}`);
+
+  assert.deepEqual(await logLines(page), ['OPEN', `SEND: ${payload}`, `RESPONSE: ${payload}`]);
+  assert.equal(await page.locator('#output img').count(), 0, 'no <img> element was created');
+  await page.waitForTimeout(300);
+  assert.equal(dialogs, 0, 'no alert ran');
+  await page.close();
+});
+
+test('the page connects with the scheme and host it was loaded from', async () => {
+  const page = await browser.newPage();
+  const sockets = [];
+  page.on('websocket', (socket) => sockets.push(socket.url()));
+  await page.goto(backend.url);
+  await page.click('#open');
+  await waitForLine(page, 'OPEN');
+  assert.deepEqual(sockets, [`${backend.url.replace('http://', 'ws://')}echo`]);
+  await page.close();
+});

@@ -1,0 +1,177 @@
+//! One WebSocket at a time, driven by gloo-net, reported to the reducer as [`Action`]s.
+//!
+//! gloo-net's stream has no open event: its sink's `poll_ready` stays pending while the socket
+//! is connecting and is woken by the open (or error) event, so OPEN is logged when that wait
+//! ends with the socket really open. Closing goes through the `web_sys::WebSocket` kept beside
+//! gloo's wrapper, because gloo's `close` consumes the wrapper and with it the close event that
+//! carries the code, reason and `wasClean` shown on the CLOSE line.
+
+use std::{cell::RefCell, future::poll_fn, rc::Rc};
+
+use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
+use futures_util::{stream, SinkExt, StreamExt};
+use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
+use wasm_bindgen::{JsCast, JsValue};
+use yew::{hook, use_mut_ref, Callback, UseReducerDispatcher};
+
+use crate::state::{Action, State};
+
+/// Close code sent when the user clicks Close: normal closure.
+const NORMAL_CLOSURE: u16 = 1000;
+
+/// The live connection: the raw socket for state and close, a queue into gloo's sink for sends.
+struct Connection {
+    raw: web_sys::WebSocket,
+    outgoing: UnboundedSender<String>,
+}
+
+/// What the page can do with the socket. Each call is a no-op in the wrong state, as on the
+/// original page: Open while a socket exists, Send or Close while there is none.
+#[derive(Clone, PartialEq)]
+pub struct EchoSocket {
+    pub open: Callback<String>,
+    pub send: Callback<String>,
+    pub close: Callback<()>,
+}
+
+#[hook]
+pub fn use_echo_socket(dispatch: UseReducerDispatcher<State>) -> EchoSocket {
+    let connection = use_mut_ref(|| None::<Connection>);
+
+    let open = {
+        let connection = connection.clone();
+        let dispatch = dispatch.clone();
+        Callback::from(move |url: String| {
+            if connection.borrow().is_some() {
+                return;
+            }
+            match connect(&url) {
+                Ok((raw, socket)) => {
+                    let (outgoing, queued) = unbounded();
+                    *connection.borrow_mut() = Some(Connection {
+                        raw: raw.clone(),
+                        outgoing,
+                    });
+                    dispatch.dispatch(Action::Connecting);
+                    wasm_bindgen_futures::spawn_local(run(
+                        raw,
+                        socket,
+                        queued,
+                        url,
+                        dispatch.clone(),
+                        connection.clone(),
+                    ));
+                }
+                Err(reason) => dispatch.dispatch(Action::Failed(reason)),
+            }
+        })
+    };
+
+    let send = {
+        let connection = connection.clone();
+        let dispatch = dispatch.clone();
+        Callback::from(move |text: String| {
+            let connection = connection.borrow();
+            let Some(open) = connection.as_ref().filter(|c| is_open(&c.raw)) else {
+                return;
+            };
+            if open.outgoing.unbounded_send(text.clone()).is_ok() {
+                dispatch.dispatch(Action::Sent(text));
+            }
+        })
+    };
+
+    let close = Callback::from(move |()| {
+        let connection = connection.borrow();
+        let Some(live) = connection.as_ref() else {
+            return;
+        };
+        match live.raw.close_with_code(NORMAL_CLOSURE) {
+            Ok(()) => dispatch.dispatch(Action::Closing),
+            Err(error) => dispatch.dispatch(Action::Failed(js_error_text(&error))),
+        }
+    });
+
+    EchoSocket { open, send, close }
+}
+
+/// Creates the socket; an invalid URL fails here, synchronously, with the browser's message.
+fn connect(url: &str) -> Result<(web_sys::WebSocket, WebSocket), String> {
+    let raw = web_sys::WebSocket::new(url).map_err(|error| js_error_text(&error))?;
+    let socket = WebSocket::try_from(raw.clone()).map_err(|error| error.to_string())?;
+    Ok((raw, socket))
+}
+
+fn is_open(raw: &web_sys::WebSocket) -> bool {
+    raw.ready_state() == web_sys::WebSocket::OPEN
+}
+
+enum Input {
+    Socket(Result<Message, WebSocketError>),
+    Send(String),
+}
+
+/// Runs one connection from connecting to its close event, then frees the slot for Open.
+async fn run(
+    raw: web_sys::WebSocket,
+    mut socket: WebSocket,
+    queued: UnboundedReceiver<String>,
+    url: String,
+    dispatch: UseReducerDispatcher<State>,
+    slot: Rc<RefCell<Option<Connection>>>,
+) {
+    // On the whole socket, before splitting: a SplitSink is ready at once and would not wait.
+    if poll_fn(|cx| socket.poll_ready_unpin(cx)).await.is_ok() && is_open(&raw) {
+        dispatch.dispatch(Action::Opened);
+    }
+    let (mut sink, incoming) = socket.split();
+
+    let mut inputs = stream::select(incoming.map(Input::Socket), queued.map(Input::Send));
+    while let Some(input) = inputs.next().await {
+        match input {
+            Input::Socket(Ok(message)) => dispatch.dispatch(Action::Received(display(message))),
+            Input::Socket(Err(WebSocketError::ConnectionError)) => {
+                // Error events carry no detail (the original printed "ERROR: undefined"); the
+                // close event that follows has the code.
+                dispatch.dispatch(Action::Failed(format!(
+                    "the connection to {url} failed; is the echo server running?"
+                )))
+            }
+            Input::Socket(Err(WebSocketError::ConnectionClose(event))) => {
+                dispatch.dispatch(Action::Closed {
+                    code: event.code,
+                    reason: event.reason,
+                    was_clean: event.was_clean,
+                });
+                break;
+            }
+            Input::Socket(Err(error)) => dispatch.dispatch(Action::Failed(error.to_string())),
+            Input::Send(text) => {
+                if let Err(error) = sink.send(Message::Text(text)).await {
+                    dispatch.dispatch(Action::Failed(format!("could not send: {error}")));
+                }
+            }
+        }
+    }
+    slot.borrow_mut().take();
+}
+
+/// A received message as log text: text as is, binary as its size and hex bytes.
+fn display(message: Message) -> String {
+    match message {
+        Message::Text(text) => text,
+        Message::Bytes(bytes) => {
+            let hex: Vec<String> = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+            format!("<binary, {} bytes> {}", bytes.len(), hex.join(" "))
+        }
+    }
+}
+
+/// The message of a JS exception (e.g. the SyntaxError for a bad URL), or its debug text.
+fn js_error_text(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|error| String::from(error.message()))
+        .filter(|message| !message.is_empty())
+        .unwrap_or_else(|| format!("{error:?}"))
+}

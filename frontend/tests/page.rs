@@ -1,0 +1,219 @@
+//! The page in a real browser (wasm-pack test --headless --chrome), against a real backend
+//! whose echo URL the test script passes in at build time as `ECHO_TEST_URL`.
+
+use std::time::Duration;
+
+use frontend::app::{App, AppProps};
+use gloo_timers::future::sleep;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{Element, HtmlButtonElement, HtmlElement, HtmlInputElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// The backend the test script started; scripts/test.sh sets it.
+const ECHO_URL: &str = match option_env!("ECHO_TEST_URL") {
+    Some(url) => url,
+    None => "ws://127.0.0.1:8080/echo",
+};
+
+/// How long a test waits for the log to show a line before failing.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Mounts the app on a fresh element of the test page, connecting to `url`, and lets it render.
+async fn mount(url: &str) -> Element {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("a document");
+    let root = document.create_element("div").expect("create div");
+    document
+        .body()
+        .expect("a body")
+        .append_child(&root)
+        .expect("append");
+    yew::Renderer::<App>::with_root_and_props(
+        root.clone(),
+        AppProps {
+            url: Some(url.to_owned().into()),
+        },
+    )
+    .render();
+    settle().await;
+    root
+}
+
+fn find<T: JsCast>(root: &Element, selector: &str) -> T {
+    root.query_selector(selector)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no {selector} on the page"))
+        .dyn_into::<T>()
+        .unwrap_or_else(|_| panic!("{selector} has the wrong element type"))
+}
+
+fn click(root: &Element, id: &str) {
+    find::<HtmlButtonElement>(root, id).click();
+}
+
+fn log(root: &Element) -> Vec<String> {
+    let lines = root
+        .query_selector_all("#output .line")
+        .expect("query lines");
+    (0..lines.length())
+        .filter_map(|i| lines.item(i))
+        .filter_map(|node| node.text_content())
+        .collect()
+}
+
+/// Waits until the log has `line`, then returns the whole log.
+async fn wait_for_line(root: &Element, line: &str) -> Vec<String> {
+    let step = Duration::from_millis(20);
+    let mut waited = Duration::ZERO;
+    loop {
+        let lines = log(root);
+        if lines.iter().any(|l| l == line) {
+            return lines;
+        }
+        assert!(
+            waited < WAIT,
+            "no line {line:?} after {WAIT:?}; the log is {lines:?}"
+        );
+        sleep(step).await;
+        waited += step;
+    }
+}
+
+/// Lets the browser run pending events and Yew render.
+async fn settle() {
+    sleep(Duration::from_millis(100)).await;
+}
+
+#[wasm_bindgen_test]
+async fn open_send_close_against_the_backend() {
+    let root = mount(ECHO_URL).await;
+    assert_eq!(
+        find::<HtmlInputElement>(&root, "#input").value(),
+        "Hello world!"
+    );
+
+    click(&root, "#open");
+    wait_for_line(&root, "OPEN").await;
+    click(&root, "#send");
+    wait_for_line(&root, "RESPONSE: Hello world!").await;
+
+    find::<HtmlInputElement>(&root, "#input").set_value("second ✓");
+    click(&root, "#send");
+    wait_for_line(&root, "RESPONSE: second ✓").await;
+
+    click(&root, "#close");
+    let lines = wait_for_line(&root, "CLOSE (code 1000)").await;
+    assert_eq!(
+        lines,
+        [
+            "OPEN",
+            "SEND: Hello world!",
+            "RESPONSE: Hello world!",
+            "SEND: second ✓",
+            "RESPONSE: second ✓",
+            "CLOSE (code 1000)"
+        ]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn buttons_do_nothing_in_the_wrong_state() {
+    let root = mount(ECHO_URL).await;
+    // Closed: Send and Close are disabled and a click changes nothing.
+    assert!(find::<HtmlButtonElement>(&root, "#send").disabled());
+    assert!(find::<HtmlButtonElement>(&root, "#close").disabled());
+    click(&root, "#send");
+    click(&root, "#close");
+    settle().await;
+    assert!(log(&root).is_empty(), "nothing logged: {:?}", log(&root));
+
+    // Open: a second Open does nothing, so there is exactly one OPEN.
+    click(&root, "#open");
+    wait_for_line(&root, "OPEN").await;
+    assert!(find::<HtmlButtonElement>(&root, "#open").disabled());
+    click(&root, "#open");
+    settle().await;
+    assert_eq!(log(&root), ["OPEN"]);
+
+    click(&root, "#close");
+    wait_for_line(&root, "CLOSE (code 1000)").await;
+    // Closed again: Open works again.
+    assert!(!find::<HtmlButtonElement>(&root, "#open").disabled());
+}
+
+#[wasm_bindgen_test]
+async fn enter_in_the_input_sends() {
+    let root = mount(ECHO_URL).await;
+    click(&root, "#open");
+    wait_for_line(&root, "OPEN").await;
+    let input = find::<HtmlInputElement>(&root, "#input");
+    input.set_value("by keyboard");
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key("Enter");
+    init.set_bubbles(true);
+    let event = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init)
+        .expect("keyboard event");
+    input.dispatch_event(&event).expect("dispatch");
+    wait_for_line(&root, "RESPONSE: by keyboard").await;
+    click(&root, "#close");
+    wait_for_line(&root, "CLOSE (code 1000)").await;
+}
+
+#[wasm_bindgen_test]
+async fn markup_is_shown_as_text() {
+    let root = mount(ECHO_URL).await;
+    click(&root, "#open");
+    wait_for_line(&root, "OPEN").await;
+    let payload = "<img src=x onerror=alert(1)><b>bold</b>";
+    find::<HtmlInputElement>(&root, "#input").set_value(payload);
+    click(&root, "#send");
+    wait_for_line(&root, &format!("RESPONSE: {payload}")).await;
+    let output = find::<HtmlElement>(&root, "#output");
+    assert!(
+        output.query_selector("img").expect("query").is_none(),
+        "no <img> created"
+    );
+    assert!(
+        output.query_selector("b").expect("query").is_none(),
+        "no <b> created"
+    );
+    click(&root, "#close");
+    wait_for_line(&root, "CLOSE (code 1000)").await;
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_connection_logs_an_error_and_the_close_code() {
+    // Port 9 (discard) on loopback: nothing listens there in the test machine.
+    let root = mount("ws://127.0.0.1:9/echo").await;
+    click(&root, "#open");
+    let lines = wait_for_line(&root, "CLOSE (code 1006, not clean)").await;
+    assert_eq!(
+        lines,
+        [
+            "ERROR: the connection to ws://127.0.0.1:9/echo failed; is the echo server running?",
+            "CLOSE (code 1006, not clean)"
+        ]
+    );
+    // The failed socket is gone: Open can be clicked again.
+    assert!(!find::<HtmlButtonElement>(&root, "#open").disabled());
+}
+
+#[wasm_bindgen_test]
+async fn an_invalid_url_logs_the_browser_error() {
+    // The WebSocket constructor throws a SyntaxError for a scheme other than ws/wss/http/https.
+    let root = mount("ftp://127.0.0.1/echo").await;
+    click(&root, "#open");
+    settle().await;
+    let lines = log(&root);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("ERROR: "), "{lines:?}");
+    assert!(
+        lines[0].contains("scheme"),
+        "the browser says what is wrong: {lines:?}"
+    );
+    assert!(!find::<HtmlButtonElement>(&root, "#open").disabled());
+}

@@ -1,0 +1,17 @@
+# Sourced by the other scripts: the workspace root, pinned versions and the PATH they need.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=../tools/versions.env
+source "$ROOT/tools/versions.env"
+
+# Tools installed outside the clone, so a fresh clone on the same machine reuses them.
+TOOLS_HOME=${ECHO_TOOLS_HOME:-$HOME/.cache/ws-echo-tools}
+BINARYEN_BIN="$TOOLS_HOME/binaryen-$BINARYEN_VERSION/node_modules/.bin"
+export PATH="$HOME/.cargo/bin:$BINARYEN_BIN:$PATH"
+
+# The wasm-bindgen crate version in Cargo.lock; wasm-bindgen-cli must be exactly this.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
