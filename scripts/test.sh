@@ -88,6 +88,7 @@ suite "backend and client (cargo test)" cargo test -p backend -p client
 suite "bundle (trunk build --release, size budget)" bundle
 suite "frontend in Chromium (wasm-pack test)" frontend_in_browser
 suite "end to end (Playwright + Chromium)" end_to_end
+suite "conformance (Autobahn|Testsuite)" bash "$ROOT/scripts/autobahn.sh"
 
 echo
 printf '%s\n' "${report[@]}"

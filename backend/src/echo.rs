@@ -82,11 +82,20 @@ pub fn is_sendable_close_code(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
+/// The close frame for a broken protocol. actix reports bad UTF-8, reserved bits and an
+/// oversized fragmented message all as `Io(InvalidData)`, told apart only by their text.
 fn close_reason_for(error: &ProtocolError) -> CloseReason {
     let (code, text) = match error {
         ProtocolError::Overflow => (CloseCode::Size, "frame too big"),
-        ProtocolError::Io(io) if io.to_string().contains("maximum continuation size") => {
-            (CloseCode::Size, "message too big")
+        ProtocolError::Io(io) => {
+            let detail = io.to_string();
+            if detail.contains("maximum continuation size") {
+                (CloseCode::Size, "message too big")
+            } else if detail.contains("utf-8") {
+                (CloseCode::Invalid, "invalid UTF-8 in a text message")
+            } else {
+                (CloseCode::Protocol, "protocol error")
+            }
         }
         _ => (CloseCode::Protocol, "protocol error"),
     };

@@ -1,10 +1,24 @@
 //! Builds the app and binds it: one function for `main`, one for tests on port 0.
 
-use std::{io, net::SocketAddr, path::PathBuf, thread};
+use std::{io, net::SocketAddr, path::PathBuf, thread, time::Duration};
 
 use actix_web::{dev::Server, dev::ServerHandle, web, App, HttpServer};
 
 use crate::{bundle, echo_route::Limits, Config};
+
+/// How long a finished connection waits for the client to hang up before closing its side.
+/// actix lingers this long whenever the request body was not read to the end, which is every
+/// WebSocket after its close handshake; RFC 6455 §7.1.1 wants the server to close the TCP
+/// connection first and at once, so: no lingering.
+const LINGER_AFTER_CLOSE: Duration = Duration::ZERO;
+
+/// Echoes go out at once: with Nagle's algorithm on, a small reply waits for the ACK of the
+/// previous one, which costs tens of milliseconds per message under delayed ACKs.
+pub fn disable_nagle(tcp: &actix_web::rt::net::TcpStream) {
+    if let Err(error) = tcp.set_nodelay(true) {
+        tracing::debug!("could not set TCP_NODELAY: {error}");
+    }
+}
 
 /// A bound server, not yet running, and the addresses it listens on (port 0 resolved).
 pub struct Bound {
@@ -38,6 +52,12 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
             app.service(bundle::files(&dist))
         } else {
             app.default_service(bundle::missing_bundle_route(dist.clone()))
+        }
+    })
+    .client_disconnect_timeout(LINGER_AFTER_CLOSE)
+    .on_connect(|connection, _| {
+        if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            disable_nagle(tcp);
         }
     })
     .bind(config.addr.as_str())?;
@@ -89,4 +109,27 @@ pub fn start_in_background(config: Config) -> io::Result<Background> {
         .recv()
         .map_err(|_| io::Error::other("the server thread ended before binding"))??;
     Ok(Background { addr, handle })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_rt::test]
+    async fn accepted_sockets_get_nodelay() {
+        let listener = actix_web::rt::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let _client = actix_web::rt::net::TcpStream::connect(addr)
+            .await
+            .expect("connect");
+        let (accepted, _) = listener.accept().await.expect("accept");
+        assert!(
+            !accepted.nodelay().expect("read option"),
+            "Nagle is on by default"
+        );
+        disable_nagle(&accepted);
+        assert!(accepted.nodelay().expect("read option"));
+    }
 }

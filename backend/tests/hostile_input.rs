@@ -1,0 +1,207 @@
+//! Frames and handshakes that break RFC 6455 each get the right answer, over a real socket.
+
+mod support {
+    pub mod raw_client;
+}
+
+use std::time::Duration;
+
+use backend::{server, Config};
+use support::raw_client::*;
+
+const TEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+fn start() -> server::Background {
+    server::start_in_background(Config::listening_on("127.0.0.1:0")).expect("server starts")
+}
+
+/// Sends `frames` on a fresh connection and returns the close code the server answers with.
+async fn close_code_after(frames: &[Vec<u8>]) -> Option<u16> {
+    let server = start();
+    let mut client = RawClient::connect(server.addr).await;
+    for frame in frames {
+        client.write(frame).await;
+    }
+    let code = client.read_close().await;
+    assert!(
+        client.sees_end_of_stream().await,
+        "the server ends the connection after closing"
+    );
+    code
+}
+
+macro_rules! closes_with {
+    ($name:ident, $code:expr, [$($frame:expr),* $(,)?]) => {
+        #[tokio::test]
+        async fn $name() {
+            let code = tokio::time::timeout(TEST_TIMEOUT, close_code_after(&[$($frame),*]))
+                .await
+                .expect("answered in time");
+            assert_eq!(code, Some($code));
+        }
+    };
+}
+
+closes_with!(
+    invalid_utf8_text_gets_1007,
+    1007,
+    [encode(true, 0, TEXT, b"caf\xc3", true)]
+);
+
+closes_with!(
+    invalid_utf8_split_across_fragments_gets_1007,
+    1007,
+    [
+        encode(false, 0, TEXT, b"ok \xe2\x82", true),
+        encode(true, 0, CONTINUATION, b"\xffend", true)
+    ]
+);
+
+closes_with!(
+    unmasked_client_frame_gets_1002,
+    1002,
+    [encode(true, 0, TEXT, b"hi", false)]
+);
+
+closes_with!(
+    reserved_bits_get_1002,
+    1002,
+    [encode(true, 0b100, TEXT, b"hi", true)]
+);
+
+closes_with!(
+    reserved_opcode_gets_1002,
+    1002,
+    [encode(true, 0, 0x3, b"", true)]
+);
+
+closes_with!(
+    reserved_control_opcode_gets_1002,
+    1002,
+    [encode(true, 0, 0xB, b"", true)]
+);
+
+closes_with!(
+    continuation_without_a_start_gets_1002,
+    1002,
+    [encode(true, 0, CONTINUATION, b"orphan", true)]
+);
+
+closes_with!(
+    new_message_inside_a_fragmented_one_gets_1002,
+    1002,
+    [
+        encode(false, 0, TEXT, b"first", true),
+        encode(true, 0, TEXT, b"second", true)
+    ]
+);
+
+closes_with!(
+    fragmented_ping_gets_1002,
+    1002,
+    [encode(false, 0, PING, b"x", true)]
+);
+
+closes_with!(
+    control_frame_over_125_bytes_gets_1002,
+    1002,
+    [encode(true, 0, PING, &[b'x'; 126], true)]
+);
+
+closes_with!(
+    reserved_close_code_gets_1002,
+    1002,
+    [encode(true, 0, CLOSE, &1005u16.to_be_bytes(), true)]
+);
+
+closes_with!(
+    out_of_range_close_code_gets_1002,
+    1002,
+    [encode(true, 0, CLOSE, &5000u16.to_be_bytes(), true)]
+);
+
+closes_with!(
+    one_byte_close_payload_gets_1002,
+    1002,
+    [encode(true, 0, CLOSE, &[0x03], true)]
+);
+
+closes_with!(
+    close_reason_with_bad_utf8_is_refused,
+    1002,
+    [encode(true, 0, CLOSE, &[0x03, 0xe8, 0xff, 0xfe], true)]
+);
+
+#[tokio::test]
+async fn a_valid_close_is_echoed_with_its_code() {
+    let server = start();
+    let mut client = RawClient::connect(server.addr).await;
+    let mut payload = 4001u16.to_be_bytes().to_vec();
+    payload.extend_from_slice("done ✓".as_bytes());
+    client.send(true, 0, CLOSE, &payload, true).await;
+    assert_eq!(client.read_close().await, Some(4001));
+    assert!(
+        client.sees_end_of_stream().await,
+        "TCP closed right after the handshake"
+    );
+}
+
+#[tokio::test]
+async fn fragments_are_echoed_as_one_message_with_pings_between() {
+    let server = start();
+    let mut client = RawClient::connect(server.addr).await;
+    client.send(false, 0, TEXT, "héllo ".as_bytes(), true).await;
+    client.send(true, 0, PING, b"mid", true).await;
+    client
+        .send(true, 0, CONTINUATION, "wörld".as_bytes(), true)
+        .await;
+    let pong = client.read_frame().await.expect("pong");
+    assert_eq!((pong.opcode, pong.payload.as_slice()), (0xA, &b"mid"[..]));
+    let echo = client.read_frame().await.expect("echo");
+    assert_eq!(
+        echo,
+        Frame {
+            fin: true,
+            opcode: TEXT,
+            payload: "héllo wörld".as_bytes().to_vec()
+        }
+    );
+}
+
+#[tokio::test]
+async fn malformed_handshakes_are_refused() {
+    let server = start();
+    let addr = server.addr;
+    let no_key = format!(
+        "GET /echo HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    );
+    let head = http_request(addr, &no_key).await;
+    assert!(head.starts_with("HTTP/1.1 400"), "no key: {head}");
+
+    let wrong_version = upgrade_request(addr, "").replace("Version: 13", "Version: 8");
+    let head = http_request(addr, &wrong_version).await;
+    assert!(head.starts_with("HTTP/1.1 4"), "wrong version: {head}");
+    assert!(!head.starts_with("HTTP/1.1 101"));
+
+    let no_upgrade = format!("GET /echo HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let head = http_request(addr, &no_upgrade).await;
+    assert!(head.starts_with("HTTP/1.1 400"), "plain GET: {head}");
+
+    let post = upgrade_request(addr, "").replacen("GET", "POST", 1);
+    let head = http_request(addr, &post).await;
+    assert!(
+        head.starts_with("HTTP/1.1 404") || head.starts_with("HTTP/1.1 405"),
+        "POST: {head}"
+    );
+}
+
+#[tokio::test]
+async fn binary_messages_are_not_checked_for_utf8() {
+    let server = start();
+    let mut client = RawClient::connect(server.addr).await;
+    client.send(false, 0, BINARY, b"\xff\xfe", true).await;
+    client.send(true, 0, CONTINUATION, b"\xc3", true).await;
+    let echo = client.read_frame().await.expect("echo");
+    assert_eq!(echo, Frame { fin: true, opcode: BINARY, payload: b"\xff\xfe\xc3".to_vec() });
+}

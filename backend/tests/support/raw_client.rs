@@ -1,0 +1,210 @@
+//! A WebSocket client that writes frames byte by byte, for the frames no library will send:
+//! unmasked, reserved bits, reserved opcodes, bad UTF-8, lying lengths.
+
+use std::{net::SocketAddr, time::Duration};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+    time::timeout,
+};
+
+pub const TEXT: u8 = 0x1;
+pub const BINARY: u8 = 0x2;
+pub const CONTINUATION: u8 = 0x0;
+pub const CLOSE: u8 = 0x8;
+pub const PING: u8 = 0x9;
+
+/// How long to wait for the server's answer before calling it silence.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct RawClient {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+/// One frame as the server sent it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub fin: bool,
+    pub opcode: u8,
+    pub payload: Vec<u8>,
+}
+
+impl Frame {
+    /// The close code of a close frame.
+    pub fn close_code(&self) -> Option<u16> {
+        (self.opcode == CLOSE && self.payload.len() >= 2)
+            .then(|| u16::from_be_bytes([self.payload[0], self.payload[1]]))
+    }
+}
+
+/// Sends a raw HTTP request and returns the response head (status line and headers).
+pub async fn http_request(addr: SocketAddr, request: &str) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("write request");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match timeout(READ_TIMEOUT, stream.read(&mut byte)).await {
+            Ok(Ok(1)) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+pub fn upgrade_request(addr: SocketAddr, extra_headers: &str) -> String {
+    format!(
+        "GET /echo HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra_headers}\r\n"
+    )
+}
+
+impl RawClient {
+    /// Connects and completes the opening handshake.
+    pub async fn connect(addr: SocketAddr) -> RawClient {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream
+            .write_all(upgrade_request(addr, "").as_bytes())
+            .await
+            .expect("write handshake");
+        let mut client = RawClient {
+            stream,
+            buffer: Vec::new(),
+        };
+        let head = client.read_until_blank_line().await;
+        assert!(head.starts_with("HTTP/1.1 101"), "upgrade refused: {head}");
+        client
+    }
+
+    async fn read_until_blank_line(&mut self) -> String {
+        loop {
+            if let Some(end) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head: Vec<u8> = self.buffer.drain(..end + 4).collect();
+                return String::from_utf8_lossy(&head).into_owned();
+            }
+            self.fill().await.expect("response head");
+        }
+    }
+
+    /// Reads more bytes; None when the server closed the connection or said nothing in time.
+    async fn fill(&mut self) -> Option<()> {
+        let mut chunk = [0u8; 4096];
+        match timeout(READ_TIMEOUT, self.stream.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => None,
+            Ok(Ok(n)) => {
+                self.buffer.extend_from_slice(&chunk[..n]);
+                Some(())
+            }
+        }
+    }
+
+    /// Writes raw bytes as they are.
+    pub async fn write(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("write");
+    }
+
+    /// Writes one frame, masked as a client must unless `masked` is false.
+    pub async fn send(&mut self, fin: bool, rsv: u8, opcode: u8, payload: &[u8], masked: bool) {
+        self.write(&encode(fin, rsv, opcode, payload, masked)).await;
+    }
+
+    /// The next frame from the server, or None when it closed the connection or went silent.
+    pub async fn read_frame(&mut self) -> Option<Frame> {
+        loop {
+            if let Some((frame, used)) = decode(&self.buffer) {
+                self.buffer.drain(..used);
+                return Some(frame);
+            }
+            self.fill().await?;
+        }
+    }
+
+    /// Reads frames until a close frame; returns its code (None if it had no code).
+    pub async fn read_close(&mut self) -> Option<u16> {
+        loop {
+            let frame = self
+                .read_frame()
+                .await
+                .expect("a close frame before the connection ended");
+            if frame.opcode == CLOSE {
+                return frame.close_code();
+            }
+        }
+    }
+
+    /// True when the server ends the TCP connection (read returns 0) within the read timeout.
+    pub async fn sees_end_of_stream(&mut self) -> bool {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match timeout(READ_TIMEOUT, self.stream.read(&mut chunk)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+pub fn encode(fin: bool, rsv: u8, opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    let mut frame = vec![(u8::from(fin) << 7) | (rsv << 4) | opcode];
+    let mask_bit = if masked { 0x80 } else { 0 };
+    match payload.len() {
+        len @ 0..=125 => frame.push(mask_bit | len as u8),
+        len @ 126..=0xFFFF => {
+            frame.push(mask_bit | 126);
+            frame.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            frame.push(mask_bit | 127);
+            frame.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    if masked {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        frame.extend_from_slice(&key);
+        frame.extend(
+            payload
+                .iter()
+                .enumerate()
+                .map(|(i, byte)| byte ^ key[i % 4]),
+        );
+    } else {
+        frame.extend_from_slice(payload);
+    }
+    frame
+}
+
+/// Decodes one unmasked server frame from the front of `bytes`, with how many bytes it used.
+fn decode(bytes: &[u8]) -> Option<(Frame, usize)> {
+    if bytes.len() < 2 {
+        return None;
+    }
+    let (len, mut at) = match bytes[1] & 0x7f {
+        126 => (
+            u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?]) as usize,
+            4,
+        ),
+        127 => (
+            u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?) as usize,
+            10,
+        ),
+        len => (len as usize, 2),
+    };
+    if bytes[1] & 0x80 != 0 {
+        at += 4; // a server must not mask, but skip it rather than misparse
+    }
+    let payload = bytes.get(at..at + len)?.to_vec();
+    Some((
+        Frame {
+            fin: bytes[0] & 0x80 != 0,
+            opcode: bytes[0] & 0x0f,
+            payload,
+        },
+        at + len,
+    ))
+}
