@@ -65,6 +65,11 @@ if ! has_version wasm-pack "wasm-pack $WASM_PACK_VERSION"; then
   cargo install --locked --force "wasm-pack@$WASM_PACK_VERSION"
 fi
 
+if ! has_version cargo-fuzz "cargo-fuzz $CARGO_FUZZ_VERSION"; then
+  say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+  cargo install --locked --force "cargo-fuzz@$CARGO_FUZZ_VERSION"
+fi
+
 if ! (cd "$ROOT/e2e" && npm ls --silent >/dev/null 2>&1); then
   say "installing the end-to-end test's packages (npm ci in e2e/)"
   # playwright-core only: it drives Debian's /usr/bin/chromium and never downloads a browser.

@@ -89,6 +89,7 @@ suite "bundle (trunk build --release, size budget)" bundle
 suite "frontend in Chromium (wasm-pack test)" frontend_in_browser
 suite "end to end (Playwright + Chromium)" end_to_end
 suite "conformance (Autobahn|Testsuite)" bash "$ROOT/scripts/autobahn.sh"
+suite "fuzz the frame guard (30 s)" bash "$ROOT/scripts/fuzz.sh" 30
 
 echo
 printf '%s\n' "${report[@]}"

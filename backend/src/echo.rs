@@ -3,6 +3,7 @@
 //! It runs over any stream of incoming messages and any sink of outgoing ones, so tests drive
 //! it with plain in-memory streams and [`crate::echo_route`] with an actix-ws session.
 
+use actix_web::error::PayloadError;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Message, ProtocolError};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 
@@ -83,10 +84,19 @@ pub fn is_sendable_close_code(code: u16) -> bool {
 }
 
 /// The close frame for a broken protocol. actix reports bad UTF-8, reserved bits and an
-/// oversized fragmented message all as `Io(InvalidData)`, told apart only by their text.
+/// oversized fragmented message all as `Io(InvalidData)`, told apart only by their text; the
+/// frame guard's `PayloadError::Overflow` arrives wrapped in `Io` too.
 fn close_reason_for(error: &ProtocolError) -> CloseReason {
     let (code, text) = match error {
         ProtocolError::Overflow => (CloseCode::Size, "frame too big"),
+        ProtocolError::Io(io)
+            if matches!(
+                io.get_ref().and_then(|e| e.downcast_ref::<PayloadError>()),
+                Some(PayloadError::Overflow)
+            ) =>
+        {
+            (CloseCode::Size, "frame too big")
+        }
         ProtocolError::Io(io) => {
             let detail = io.to_string();
             if detail.contains("maximum continuation size") {

@@ -1,8 +1,11 @@
 //! `GET /echo`: the WebSocket upgrade, then the echo loop on its own task.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{dev, web, FromRequest, HttpRequest, HttpResponse};
 
-use crate::echo::{echo, Ending};
+use crate::{
+    echo::{echo, Ending},
+    frame_guard::GuardedPayload,
+};
 
 /// Per-connection limits, shared by every worker.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +22,14 @@ pub async fn echo_route(
     body: web::Payload,
     limits: web::Data<Limits>,
 ) -> actix_web::Result<HttpResponse> {
+    let guarded = GuardedPayload::new(body, limits.max_frame_bytes);
+    let body = web::Payload::from_request(
+        &req,
+        &mut dev::Payload::Stream {
+            payload: Box::pin(guarded),
+        },
+    )
+    .await?;
     let (response, session, messages) = actix_ws::handle(&req, body)?;
     let messages = messages
         .max_frame_size(limits.max_frame_bytes)

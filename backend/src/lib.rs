@@ -5,6 +5,7 @@ pub mod bundle;
 pub mod config;
 pub mod echo;
 pub mod echo_route;
+pub mod frame_guard;
 pub mod server;
 
 pub use config::Config;

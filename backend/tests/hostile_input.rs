@@ -203,5 +203,69 @@ async fn binary_messages_are_not_checked_for_utf8() {
     client.send(false, 0, BINARY, b"\xff\xfe", true).await;
     client.send(true, 0, CONTINUATION, b"\xc3", true).await;
     let echo = client.read_frame().await.expect("echo");
-    assert_eq!(echo, Frame { fin: true, opcode: BINARY, payload: b"\xff\xfe\xc3".to_vec() });
+    assert_eq!(
+        echo,
+        Frame {
+            fin: true,
+            opcode: BINARY,
+            payload: b"\xff\xfe\xc3".to_vec()
+        }
+    );
+}
+
+/// A masked binary frame header announcing `len` payload bytes, with no payload.
+fn header_announcing(len: u64) -> Vec<u8> {
+    let mut header = vec![0x82, 0x80 | 127];
+    header.extend_from_slice(&len.to_be_bytes());
+    header.extend_from_slice(&[9, 9, 9, 9]);
+    header
+}
+
+#[tokio::test]
+async fn a_huge_frame_header_is_refused_before_its_payload_arrives() {
+    let server = start();
+    let mut client = RawClient::connect(server.addr).await;
+    client.write(&header_announcing(1 << 62)).await;
+    assert_eq!(client.read_close().await, Some(1009));
+    assert!(client.sees_end_of_stream().await);
+}
+
+#[tokio::test]
+async fn frames_before_an_oversized_header_are_echoed_first() {
+    let server = start();
+    let mut client = RawClient::connect(server.addr).await;
+    let mut bytes = encode(true, 0, TEXT, b"first", true);
+    bytes.extend(encode(true, 0, TEXT, b"second", true));
+    bytes.extend(header_announcing(u64::MAX >> 1));
+    client.write(&bytes).await;
+    for expected in [&b"first"[..], b"second"] {
+        let echo = client.read_frame().await.expect("echo");
+        assert_eq!((echo.opcode, echo.payload.as_slice()), (TEXT, expected));
+    }
+    assert_eq!(client.read_close().await, Some(1009));
+}
+
+#[tokio::test]
+async fn streaming_into_an_oversized_frame_is_cut_off() {
+    let mut config = Config::listening_on("127.0.0.1:0");
+    config.max_frame_bytes = 64 * 1024;
+    let server = server::start_in_background(config).expect("server starts");
+    let mut client = RawClient::connect(server.addr).await;
+    client.write(&header_announcing(1 << 40)).await;
+    // Keep streaming the announced payload: the server must not wait for it or buffer it.
+    let chunk = vec![0u8; 64 * 1024];
+    let mut refused = false;
+    for _ in 0..128 {
+        if tokio::time::timeout(Duration::from_secs(5), client.try_write(&chunk))
+            .await
+            .map_or(true, |ok| !ok)
+        {
+            refused = true;
+            break;
+        }
+    }
+    assert!(
+        refused,
+        "the server stopped reading and closed before 8 MiB of an oversized frame"
+    );
 }

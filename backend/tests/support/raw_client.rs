@@ -108,6 +108,11 @@ impl RawClient {
         self.stream.write_all(bytes).await.expect("write");
     }
 
+    /// Writes raw bytes; false once the server has closed the connection.
+    pub async fn try_write(&mut self, bytes: &[u8]) -> bool {
+        self.stream.write_all(bytes).await.is_ok()
+    }
+
     /// Writes one frame, masked as a client must unless `masked` is false.
     pub async fn send(&mut self, fin: bool, rsv: u8, opcode: u8, payload: &[u8], masked: bool) {
         self.write(&encode(fin, rsv, opcode, payload, masked)).await;
