@@ -37,10 +37,10 @@ stop_backend() {
 }
 trap stop_backend EXIT
 
-# Starts target/debug/backend on a free port; sets BACKEND_ADDR (HOST:PORT).
+# Starts target/debug/backend on a free port, with extra flags if given; sets BACKEND_ADDR.
 start_backend() {
   local log="$ROOT/target/test-backend.log"
-  NO_COLOR=1 "$ROOT/target/debug/backend" --addr 127.0.0.1:0 --dist "$ROOT/dist" 2>"$log" &
+  NO_COLOR=1 "$ROOT/target/debug/backend" --addr 127.0.0.1:0 --dist "$ROOT/dist" "$@" 2>"$log" &
   backend_pid=$!
   BACKEND_ADDR=""
   for _ in $(seq 100); do
@@ -69,7 +69,8 @@ bundle() {
 }
 
 frontend_in_browser() {
-  start_backend || return 1
+  # The test page comes from wasm-bindgen-test-runner's own random port: another origin.
+  start_backend --allow-origin '*' || return 1
   local status=0
   ECHO_TEST_URL="ws://$BACKEND_ADDR/echo" \
     wasm-pack --log-level warn test --headless --chrome --mode no-install frontend || status=1

@@ -1,16 +1,37 @@
-//! Command-line flags and the settings they produce.
+//! Command-line flags (each also read from an `ECHO_*` environment variable) and the settings
+//! they produce. Invalid values stop the server at start-up with a message naming the flag.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use clap::Parser;
 
-/// Largest single frame accepted on `/echo`. A frame is buffered whole before it is parsed,
-/// so this bounds the memory one connection can make the server hold for one frame.
+/// Largest single frame accepted on `/echo`. The frame guard refuses a larger one as soon as its
+/// header arrives, so this bounds what one connection can make the server buffer.
 pub const DEFAULT_MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
 
 /// Largest message (all fragments of it together) accepted on `/echo`; larger ones are
-/// answered with close code 1009. 16 MiB is what the Autobahn testsuite's biggest cases send.
+/// answered with close 1009. 16 MiB is what the Autobahn testsuite's biggest cases send.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Open WebSocket connections allowed at once; past it upgrades get 503. Below the usual
+/// 20,000 file descriptor limit, leaving room for the listener and static files.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// The server pings every connection this often.
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(30);
+
+/// A connection that sends nothing (no message, no pong) for this long is closed with 1001.
+/// It must exceed the ping interval: a live client answers every ping, so it is never silent
+/// for much longer than one interval.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// Time allowed for the request head of the opening handshake; a client that connects and sends
+/// nothing is dropped after it.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// On SIGINT/SIGTERM, how long open connections get to answer the server's close (1001) before
+/// the server exits anyway.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The built frontend bundle, as trunk leaves it in the workspace: `<workspace>/dist`.
 fn default_dist() -> PathBuf {
@@ -23,37 +44,104 @@ fn default_dist() -> PathBuf {
     name = "backend",
     version,
     after_help = "Examples:\n  \
-        backend                              serve on http://localhost:8080\n  \
-        backend --addr 0.0.0.0:9000          listen on every interface, port 9000\n  \
-        backend --addr 127.0.0.1:0           pick a free port (the log says which)\n\n\
-        Set RUST_LOG (e.g. RUST_LOG=debug) to change how much is logged."
+        backend                                   serve on http://localhost:8080\n  \
+        backend --addr 0.0.0.0:9000               listen on every interface, port 9000\n  \
+        backend --addr 127.0.0.1:0                pick a free port (the log says which)\n  \
+        backend --allow-origin https://app.example.com   accept that page's WebSockets too\n\n\
+        Durations take units: 500ms, 30s, 2m. Every flag can also be set by the environment\n\
+        variable shown beside it. RUST_LOG (e.g. RUST_LOG=debug) sets how much is logged.\n\
+        SIGINT/SIGTERM: connections get close 1001, then the server exits 0."
 )]
 pub struct Config {
     /// Address to listen on, HOST:PORT; port 0 picks a free port.
-    #[arg(long, default_value = "localhost:8080", value_name = "HOST:PORT")]
+    #[arg(
+        long,
+        env = "ECHO_ADDR",
+        default_value = "localhost:8080",
+        value_name = "HOST:PORT"
+    )]
     pub addr: String,
 
     /// Folder with the built frontend (index.html and its assets), made by `trunk build --release`.
-    #[arg(long, default_value_os_t = default_dist(), value_name = "DIR")]
+    #[arg(long, env = "ECHO_DIST", default_value_os_t = default_dist(), value_name = "DIR")]
     pub dist: PathBuf,
 
-    /// Largest WebSocket frame accepted, in bytes.
-    #[arg(long, default_value_t = DEFAULT_MAX_FRAME_BYTES, value_name = "BYTES",
-          value_parser = parse_positive)]
+    /// Largest WebSocket frame accepted, in bytes; a larger one gets close 1009 at its header.
+    #[arg(long, env = "ECHO_MAX_FRAME_BYTES", default_value_t = DEFAULT_MAX_FRAME_BYTES,
+          value_name = "BYTES", value_parser = parse_positive)]
     pub max_frame_bytes: usize,
 
     /// Largest WebSocket message accepted (all its fragments), in bytes; larger gets close 1009.
-    #[arg(long, default_value_t = DEFAULT_MAX_MESSAGE_BYTES, value_name = "BYTES",
-          value_parser = parse_positive)]
+    #[arg(long, env = "ECHO_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES,
+          value_name = "BYTES", value_parser = parse_positive)]
     pub max_message_bytes: usize,
+
+    /// Open WebSocket connections allowed at once; new upgrades past it get 503.
+    #[arg(long, env = "ECHO_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS,
+          value_name = "N", value_parser = parse_positive)]
+    pub max_connections: usize,
+
+    /// Page origin allowed to open WebSockets besides the server's own (e.g.
+    /// https://app.example.com); repeatable; `*` allows every origin.
+    #[arg(long = "allow-origin", env = "ECHO_ALLOW_ORIGIN", value_delimiter = ',',
+          value_name = "ORIGIN", value_parser = parse_origin)]
+    pub allowed_origins: Vec<String>,
+
+    /// How often the server pings each connection.
+    #[arg(long, env = "ECHO_PING_INTERVAL", default_value = "30s", value_name = "DURATION",
+          value_parser = parse_duration)]
+    pub ping_interval: Duration,
+
+    /// Close (1001) a connection that sent nothing, not even a pong, for this long.
+    #[arg(long, env = "ECHO_IDLE_TIMEOUT", default_value = "75s", value_name = "DURATION",
+          value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// Time allowed to receive the opening handshake's request.
+    #[arg(long, env = "ECHO_HANDSHAKE_TIMEOUT", default_value = "5s", value_name = "DURATION",
+          value_parser = parse_duration)]
+    pub handshake_timeout: Duration,
+
+    /// On SIGINT/SIGTERM, how long connections get to answer the close before the server exits.
+    #[arg(long, env = "ECHO_SHUTDOWN_GRACE", default_value = "5s", value_name = "DURATION",
+          value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
 }
 
 fn parse_positive(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
-        Err(_) => Err(format!("`{text}` is not a whole number of bytes")),
+        Err(_) => Err(format!("`{text}` is not a whole number")),
     }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if duration.is_zero() => Err("must be longer than zero".into()),
+        Ok(duration) => Ok(duration),
+        Err(error) => Err(format!(
+            "`{text}` is not a duration like 500ms, 30s or 2m ({error})"
+        )),
+    }
+}
+
+/// `*`, or an origin as browsers send it: `http://` or `https://`, a host, maybe a port, no path.
+fn parse_origin(text: &str) -> Result<String, String> {
+    if text == "*" {
+        return Ok(text.to_owned());
+    }
+    let normalized = text.trim_end_matches('/').to_ascii_lowercase();
+    let host = normalized
+        .strip_prefix("http://")
+        .or_else(|| normalized.strip_prefix("https://"))
+        .ok_or_else(|| format!("`{text}` must start with http:// or https:// (or be *)"))?;
+    if host.is_empty() || host.contains(['/', '?', '#', ' ']) {
+        return Err(format!(
+            "`{text}` must be scheme://host[:port], with no path"
+        ));
+    }
+    Ok(normalized)
 }
 
 impl Config {
@@ -64,6 +152,90 @@ impl Config {
             dist: default_dist(),
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            allowed_origins: Vec::new(),
+            ping_interval: DEFAULT_PING_INTERVAL,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
+    }
+
+    /// Checks that need more than one flag; the message names the flags.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.idle_timeout <= self.ping_interval {
+            return Err(format!(
+                "--idle-timeout ({}) must be longer than --ping-interval ({}), or live clients \
+                 are dropped before they are pinged",
+                humantime::format_duration(self.idle_timeout),
+                humantime::format_duration(self.ping_interval)
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        Config::try_parse_from(std::iter::once("backend").chain(args.iter().copied()))
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn defaults_match_the_constants() {
+        let config = parse(&[]).expect("defaults parse");
+        assert_eq!(config.addr, "localhost:8080");
+        assert_eq!(config.ping_interval, DEFAULT_PING_INTERVAL);
+        assert_eq!(config.idle_timeout, DEFAULT_IDLE_TIMEOUT);
+        assert_eq!(config.handshake_timeout, DEFAULT_HANDSHAKE_TIMEOUT);
+        assert_eq!(config.shutdown_grace, DEFAULT_SHUTDOWN_GRACE);
+        assert_eq!(config.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn bad_values_name_the_flag() {
+        let error = parse(&["--max-connections", "0"]).unwrap_err();
+        assert!(
+            error.contains("--max-connections") && error.contains("at least 1"),
+            "{error}"
+        );
+        let error = parse(&["--ping-interval", "soon"]).unwrap_err();
+        assert!(
+            error.contains("--ping-interval") && error.contains("duration"),
+            "{error}"
+        );
+        let error = parse(&["--allow-origin", "example.com"]).unwrap_err();
+        assert!(
+            error.contains("--allow-origin") && error.contains("http://"),
+            "{error}"
+        );
+        let error = parse(&["--allow-origin", "https://a.example/path"]).unwrap_err();
+        assert!(error.contains("no path"), "{error}");
+    }
+
+    #[test]
+    fn origins_are_normalized_and_repeatable() {
+        let config = parse(&[
+            "--allow-origin",
+            "HTTPS://App.Example.com/",
+            "--allow-origin",
+            "*",
+        ])
+        .expect("parses");
+        assert_eq!(config.allowed_origins, ["https://app.example.com", "*"]);
+    }
+
+    #[test]
+    fn idle_timeout_must_exceed_the_ping_interval() {
+        let config = parse(&["--ping-interval", "30s", "--idle-timeout", "30s"]).expect("parses");
+        let error = config.validate().unwrap_err();
+        assert!(
+            error.contains("--idle-timeout") && error.contains("--ping-interval"),
+            "{error}"
+        );
     }
 }

@@ -3,9 +3,12 @@
 //! It runs over any stream of incoming messages and any sink of outgoing ones, so tests drive
 //! it with plain in-memory streams and [`crate::echo_route`] with an actix-ws session.
 
-use actix_web::error::PayloadError;
+use std::{future::Future, time::Duration};
+
+use actix_web::{error::PayloadError, web::Bytes};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Message, ProtocolError};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
 
 /// Longest text shown in a `recv:` log line; longer messages are cut and their size noted,
 /// so a 16 MiB message costs one short log line, not 16 MiB of log.
@@ -18,21 +21,78 @@ pub enum Ending {
     Closed(Option<CloseReason>),
     /// The peer broke the protocol; we closed with this reason.
     ProtocolError(CloseReason),
+    /// The peer sent nothing, not even a pong, for the idle timeout; we closed with 1001.
+    IdleTimeout,
+    /// The server is shutting down; we closed with 1001.
+    ShutDown,
     /// The incoming stream ended without a close frame (the TCP connection went away).
     StreamEnded,
 }
 
-/// Echoes `incoming` into `outgoing` until the peer closes, breaks the protocol or goes away.
+/// When the server pings, and when it gives up on a silent peer.
+#[derive(Debug, Clone, Copy)]
+pub struct Liveness {
+    pub ping_interval: Duration,
+    pub idle_timeout: Duration,
+}
+
+/// Echoes `incoming` into `outgoing` until the peer closes, breaks the protocol, goes silent
+/// or goes away, or `stop` resolves.
 ///
 /// Text and binary messages come back unchanged, pings get their pong, a close frame is
-/// answered with the peer's own close code (RFC 6455 §5.5.1). An error from `outgoing` means
-/// the peer is gone, and is returned as is for the caller to drop quietly.
-pub async fn echo<In, Out>(mut incoming: In, mut outgoing: Out) -> Result<Ending, Out::Error>
+/// answered with the peer's own close code (RFC 6455 §5.5.1). The server pings every
+/// `ping_interval`; anything from the peer counts as a sign of life. When `stop` resolves the
+/// peer gets close 1001 and the loop waits for its close. An error from `outgoing` means the
+/// peer is gone, and is returned as is for the caller to drop quietly.
+pub async fn echo<In, Out, Stop>(
+    mut incoming: In,
+    mut outgoing: Out,
+    liveness: Liveness,
+    stop: Stop,
+) -> Result<Ending, Out::Error>
 where
     In: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Unpin,
     Out: Sink<Message> + Unpin,
+    Stop: Future<Output = ()>,
 {
-    while let Some(item) = incoming.next().await {
+    let mut pings = interval_at(
+        Instant::now() + liveness.ping_interval,
+        liveness.ping_interval,
+    );
+    pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+    // Re-armed only when it fires, from `last_heard`: no timer update per message.
+    let idle = sleep_until(last_heard + liveness.idle_timeout);
+    tokio::pin!(idle, stop);
+
+    loop {
+        let item = tokio::select! {
+            // Stop first, so a flooding peer cannot hold off a shutdown.
+            biased;
+            () = &mut stop => {
+                outgoing.send(Message::Close(Some(going_away("server shutting down")))).await?;
+                await_close(&mut incoming).await;
+                return Ok(Ending::ShutDown);
+            }
+            item = incoming.next() => item,
+            () = &mut idle => {
+                let deadline = last_heard + liveness.idle_timeout;
+                if Instant::now() < deadline {
+                    idle.as_mut().reset(deadline);
+                    continue;
+                }
+                outgoing.send(Message::Close(Some(going_away("idle timeout")))).await?;
+                return Ok(Ending::IdleTimeout);
+            }
+            _ = pings.tick() => {
+                outgoing.send(Message::Ping(Bytes::new())).await?;
+                continue;
+            }
+        };
+        let Some(item) = item else {
+            return Ok(Ending::StreamEnded);
+        };
+        last_heard = Instant::now();
         let reply = match item {
             Ok(AggregatedMessage::Text(text)) => {
                 tracing::info!("recv: {}", loggable_text(&text));
@@ -58,7 +118,25 @@ where
         };
         outgoing.send(reply).await?;
     }
-    Ok(Ending::StreamEnded)
+}
+
+/// After our close frame: read (and drop) what is still in flight until the peer's close.
+async fn await_close<In>(incoming: &mut In)
+where
+    In: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Unpin,
+{
+    while let Some(Ok(message)) = incoming.next().await {
+        if matches!(message, AggregatedMessage::Close(_)) {
+            return;
+        }
+    }
+}
+
+fn going_away(why: &str) -> CloseReason {
+    CloseReason {
+        code: CloseCode::Away,
+        description: Some(why.to_owned()),
+    }
 }
 
 /// The close frame that answers the peer's: its code echoed back, or 1002 when the peer's code
@@ -127,21 +205,34 @@ pub fn loggable_text(text: &str) -> std::borrow::Cow<'_, str> {
 mod tests {
     use std::convert::Infallible;
 
-    use actix_web::web::Bytes;
     use futures_util::stream;
+    use tokio::time::sleep;
 
     use super::*;
+
+    const LIVENESS: Liveness = Liveness {
+        ping_interval: Duration::from_secs(10),
+        idle_timeout: Duration::from_secs(25),
+    };
 
     /// Runs the loop over `incoming` and returns everything it sent, and how it ended.
     async fn run(
         incoming: Vec<Result<AggregatedMessage, ProtocolError>>,
     ) -> (Vec<Message>, Ending) {
+        run_with(stream::iter(incoming), std::future::pending()).await
+    }
+
+    async fn run_with<In, Stop>(incoming: In, stop: Stop) -> (Vec<Message>, Ending)
+    where
+        In: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Unpin,
+        Stop: Future<Output = ()>,
+    {
         let mut sent: Vec<Message> = Vec::new();
-        let ending: Result<Ending, Infallible> = echo(stream::iter(incoming), &mut sent).await;
+        let ending: Result<Ending, Infallible> = echo(incoming, &mut sent, LIVENESS, stop).await;
         (sent, ending.unwrap_or_else(|never| match never {}))
     }
 
-    #[actix_rt::test]
+    #[tokio::test(start_paused = true)]
     async fn echoes_text_and_binary_with_their_type() {
         let (sent, ending) = run(vec![
             Ok(AggregatedMessage::Text("héllo".into())),
@@ -160,7 +251,7 @@ mod tests {
         assert_eq!(ending, Ending::StreamEnded);
     }
 
-    #[actix_rt::test]
+    #[tokio::test(start_paused = true)]
     async fn answers_ping_with_pong_and_ignores_pong() {
         let (sent, _) = run(vec![
             Ok(AggregatedMessage::Ping(Bytes::from_static(
@@ -175,7 +266,7 @@ mod tests {
         );
     }
 
-    #[actix_rt::test]
+    #[tokio::test(start_paused = true)]
     async fn echoes_the_close_code_and_stops_reading() {
         let (sent, ending) = run(vec![
             Ok(AggregatedMessage::Close(Some(CloseReason {
@@ -193,7 +284,7 @@ mod tests {
         assert_eq!(ending, Ending::Closed(reply));
     }
 
-    #[actix_rt::test]
+    #[tokio::test(start_paused = true)]
     async fn answers_a_reserved_close_code_with_1002() {
         let (sent, _) = run(vec![Ok(AggregatedMessage::Close(Some(CloseReason {
             code: CloseCode::Other(1005),
@@ -206,7 +297,7 @@ mod tests {
         assert_eq!(reason.code, CloseCode::Protocol);
     }
 
-    #[actix_rt::test]
+    #[tokio::test(start_paused = true)]
     async fn closes_with_1009_on_overflow() {
         let (sent, ending) = run(vec![Err(ProtocolError::Overflow)]).await;
         assert!(matches!(
@@ -217,6 +308,68 @@ mod tests {
             }))]
         ));
         assert!(matches!(ending, Ending::ProtocolError(_)));
+    }
+
+    fn is_close(message: &Message, code: CloseCode) -> bool {
+        matches!(message, Message::Close(Some(CloseReason { code: c, .. })) if *c == code)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pings_a_silent_peer_then_closes_it_with_1001() {
+        let started = Instant::now();
+        let (sent, ending) = run_with(stream::pending(), std::future::pending()).await;
+        assert_eq!(ending, Ending::IdleTimeout);
+        assert_eq!(started.elapsed(), LIVENESS.idle_timeout);
+        assert_eq!(sent.len(), 3, "{sent:?}");
+        assert_eq!(
+            sent[..2],
+            [Message::Ping(Bytes::new()), Message::Ping(Bytes::new())]
+        );
+        assert!(is_close(&sent[2], CloseCode::Away));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn any_traffic_keeps_the_connection_alive() {
+        // A pong every 20 s (under the 25 s idle timeout) for 100 s, then the peer leaves.
+        let pongs = stream::unfold(0, |n| async move {
+            (n < 5).then_some(())?;
+            sleep(Duration::from_secs(20)).await;
+            Some((Ok(AggregatedMessage::Pong(Bytes::new())), n + 1))
+        });
+        let (sent, ending) = run_with(Box::pin(pongs), std::future::pending()).await;
+        assert_eq!(
+            ending,
+            Ending::StreamEnded,
+            "never closed for idleness: {sent:?}"
+        );
+        assert!(sent.iter().all(|m| matches!(m, Message::Ping(_))));
+        assert_eq!(
+            sent.len(),
+            9,
+            "pinged at 10 s, 20 s, … 90 s; at 100 s the peer left first"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_closes_with_1001_and_waits_for_the_peers_close() {
+        let peer = stream::iter(vec![Ok(AggregatedMessage::Text("hi".into()))]).chain(
+            stream::once(async {
+                sleep(Duration::from_secs(2)).await;
+                Ok(AggregatedMessage::Close(None))
+            }),
+        );
+        let stop = sleep(Duration::from_secs(1));
+        let started = Instant::now();
+        let (sent, ending) = run_with(Box::pin(peer), stop).await;
+        assert_eq!(ending, Ending::ShutDown);
+        assert_eq!(sent[0], Message::Text("hi".into()));
+        assert!(is_close(&sent[1], CloseCode::Away), "{sent:?}");
+        assert_eq!(sent.len(), 2);
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(2),
+            "returned at the peer's close"
+        );
     }
 
     #[test]

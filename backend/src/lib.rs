@@ -3,9 +3,11 @@
 
 pub mod bundle;
 pub mod config;
+pub mod connections;
 pub mod echo;
 pub mod echo_route;
 pub mod frame_guard;
+pub mod origin;
 pub mod server;
 
 pub use config::Config;

@@ -1,7 +1,8 @@
 //! The WebSocket echo server.
 //!
 //! Serves the tester page (the trunk-built `dist/`) at `/` and echoes every WebSocket message
-//! on `/echo`, logging `recv: …` for each.
+//! on `/echo`, logging `recv: …` for each. SIGINT or SIGTERM closes every connection with 1001
+//! and exits 0.
 //!
 //! ```text
 //! cargo run -p backend                          # http://localhost:8080
@@ -13,11 +14,19 @@ use std::{io::IsTerminal, process::ExitCode};
 
 use backend::{server, Config};
 use clap::Parser;
+use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
+
+/// Exit status for a configuration error, as clap uses for bad flags.
+const EXIT_CONFIG: u8 = 2;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
+    if let Err(message) = config.validate() {
+        eprintln!("error: {message}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
@@ -38,6 +47,28 @@ async fn main() -> ExitCode {
     for addr in &bound.addrs {
         tracing::info!("listening on http://{addr} (WebSocket echo at ws://{addr}/echo)");
     }
+
+    let handle = bound.server.handle();
+    let connections = bound.connections;
+    let grace = config.shutdown_grace;
+    let (mut interrupt, mut terminate) = match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
+        (Err(error), _) | (_, Err(error)) => {
+            eprintln!("error: cannot listen for SIGINT/SIGTERM: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    actix_web::rt::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("SIGINT received"),
+            _ = terminate.recv() => tracing::info!("SIGTERM received"),
+        }
+        server::shut_down(&connections, &handle, grace).await;
+    });
+
     match bound.server.await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -1,10 +1,18 @@
-//! Builds the app and binds it: one function for `main`, one for tests on port 0.
+//! Builds the app and binds it: one function for `main`, one for tests on port 0; and the
+//! graceful shutdown both use.
 
-use std::{io, net::SocketAddr, path::PathBuf, thread, time::Duration};
+use std::{io, net::SocketAddr, path::PathBuf, sync::Arc, thread, time::Duration};
 
 use actix_web::{dev::Server, dev::ServerHandle, web, App, HttpServer};
 
-use crate::{bundle, echo_route::Limits, Config};
+use crate::{
+    bundle,
+    connections::Connections,
+    echo::Liveness,
+    echo_route::{echo_route, healthz, EchoSettings},
+    origin::OriginPolicy,
+    Config,
+};
 
 /// How long a finished connection waits for the client to hang up before closing its side.
 /// actix lingers this long whenever the request body was not read to the end, which is every
@@ -20,18 +28,28 @@ pub fn disable_nagle(tcp: &actix_web::rt::net::TcpStream) {
     }
 }
 
-/// A bound server, not yet running, and the addresses it listens on (port 0 resolved).
+/// A bound server, not yet running, the addresses it listens on (port 0 resolved), and what
+/// [`shut_down`] needs.
 pub struct Bound {
     pub server: Server,
     pub addrs: Vec<SocketAddr>,
+    pub connections: Arc<Connections>,
 }
 
-/// Binds every address `config.addr` resolves to and builds the app on it.
+/// Binds every address `config.addr` resolves to and builds the app on it. The server does not
+/// handle signals itself: `main` calls [`shut_down`] on SIGINT/SIGTERM.
 pub fn bind(config: &Config) -> io::Result<Bound> {
-    let limits = Limits {
+    let connections = Connections::new(config.max_connections);
+    let settings = web::Data::new(EchoSettings {
         max_frame_bytes: config.max_frame_bytes,
         max_message_bytes: config.max_message_bytes,
-    };
+        liveness: Liveness {
+            ping_interval: config.ping_interval,
+            idle_timeout: config.idle_timeout,
+        },
+        origins: OriginPolicy::new(&config.allowed_origins),
+        connections: Arc::clone(&connections),
+    });
     let dist: PathBuf = config
         .dist
         .canonicalize()
@@ -46,14 +64,17 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
 
     let http = HttpServer::new(move || {
         let app = App::new()
-            .app_data(web::Data::new(limits))
-            .route("/echo", web::get().to(crate::echo_route::echo_route));
+            .app_data(settings.clone())
+            .route("/echo", web::get().to(echo_route))
+            .route("/healthz", web::get().to(healthz));
         if built {
             app.service(bundle::files(&dist))
         } else {
             app.default_service(bundle::missing_bundle_route(dist.clone()))
         }
     })
+    .disable_signals()
+    .client_request_timeout(config.handshake_timeout)
     .client_disconnect_timeout(LINGER_AFTER_CLOSE)
     .on_connect(|connection, _| {
         if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
@@ -65,13 +86,30 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
     Ok(Bound {
         server: http.run(),
         addrs,
+        connections,
     })
+}
+
+/// Graceful shutdown: `/healthz` turns 503 and new upgrades are refused, every connection gets
+/// close 1001, then the server stops once they are all closed or `grace` has passed.
+pub async fn shut_down(connections: &Connections, server: &ServerHandle, grace: Duration) {
+    let open = connections.open();
+    tracing::info!("shutting down: closing {open} connection(s), waiting up to {grace:?}");
+    connections.begin_shutdown();
+    if !connections.drained(grace).await {
+        tracing::warn!(
+            "{} connection(s) did not close within {grace:?}; dropping them",
+            connections.open()
+        );
+    }
+    server.stop(true).await;
 }
 
 /// A server running on its own thread, for tests and tools that embed the echo server.
 pub struct Background {
     pub addr: SocketAddr,
     handle: ServerHandle,
+    connections: Arc<Connections>,
 }
 
 impl Background {
@@ -80,9 +118,19 @@ impl Background {
         format!("ws://{}/echo", self.addr)
     }
 
+    /// Open WebSocket connections right now.
+    pub fn open_connections(&self) -> usize {
+        self.connections.open()
+    }
+
     /// Stops at once, dropping open connections; returns when the server has stopped.
     pub async fn stop(self) {
         self.handle.stop(false).await;
+    }
+
+    /// The graceful way, as on SIGTERM: close 1001 to everyone, wait up to `grace`, stop.
+    pub async fn shut_down(self, grace: Duration) {
+        shut_down(&self.connections, &self.handle, grace).await;
     }
 }
 
@@ -96,7 +144,7 @@ pub fn start_in_background(config: Config) -> io::Result<Background> {
                 match bind(&config) {
                     Ok(bound) => {
                         let handle = bound.server.handle();
-                        let _ = ready_tx.send(Ok((bound.addrs[0], handle)));
+                        let _ = ready_tx.send(Ok((bound.addrs[0], handle, bound.connections)));
                         let _ = bound.server.await;
                     }
                     Err(error) => {
@@ -105,10 +153,14 @@ pub fn start_in_background(config: Config) -> io::Result<Background> {
                 }
             })
         })?;
-    let (addr, handle) = ready_rx
+    let (addr, handle, connections) = ready_rx
         .recv()
         .map_err(|_| io::Error::other("the server thread ended before binding"))??;
-    Ok(Background { addr, handle })
+    Ok(Background {
+        addr,
+        handle,
+        connections,
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! A WebSocket client that writes frames byte by byte, for the frames no library will send:
 //! unmasked, reserved bits, reserved opcodes, bad UTF-8, lying lengths.
+// Compiled into each test crate that uses it, and each uses only part of it.
+#![allow(dead_code)]
 
 use std::{net::SocketAddr, time::Duration};
 

@@ -1,0 +1,139 @@
+//! The backend binary as an operator runs it: signals, exit codes, configuration errors.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    sync::mpsc,
+    thread,
+    time::{Duration, Instant},
+};
+
+use futures_util::StreamExt;
+use tokio_tungstenite::{
+    connect_async,
+    tungstenite::{protocol::frame::coding::CloseCode, Message},
+};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn backend() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_backend"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// Runs the binary with `args` to its end; returns the exit code and stderr.
+fn run_to_end(command: &mut Command) -> (Option<i32>, String) {
+    let output = command.stdin(Stdio::null()).output().expect("backend runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn invalid_flags_exit_2_naming_the_flag() {
+    let (code, stderr) = run_to_end(backend().args(["--max-connections", "0"]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--max-connections"), "{stderr}");
+
+    let (code, stderr) =
+        run_to_end(backend().args(["--ping-interval", "30s", "--idle-timeout", "10s"]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--idle-timeout") && stderr.contains("--ping-interval"),
+        "{stderr}"
+    );
+
+    let (code, stderr) = run_to_end(backend().env("ECHO_MAX_FRAME_BYTES", "lots"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--max-frame-bytes"),
+        "the env variable's flag is named: {stderr}"
+    );
+}
+
+#[test]
+fn an_address_in_use_is_one_clear_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let (code, stderr) = run_to_end(backend().args(["--addr", &addr]));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")) && stderr.contains("--addr"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sigterm_closes_connections_with_1001_and_exits_0() {
+    let mut child = backend()
+        .args(["--addr", "127.0.0.1:0", "--shutdown-grace", "5s"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("backend starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, lines) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let addr = loop {
+        let line = lines
+            .recv_timeout(WAIT)
+            .expect("the backend logs its address");
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split_whitespace().next().expect("address").to_owned();
+        }
+    };
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let (mut client, _) = connect_async(format!("ws://{addr}/echo"))
+            .await
+            .expect("connect");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        match tokio::time::timeout(WAIT, client.next())
+            .await
+            .expect("in time")
+        {
+            Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::Away),
+            other => panic!("expected close 1001, got {other:?}"),
+        }
+        while client.next().await.is_some() {}
+    });
+
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "the backend did not exit after SIGTERM"
+        );
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "exit 0 after SIGTERM, got {status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "did not wait out the grace: {:?}",
+        started.elapsed()
+    );
+    let rest: Vec<String> = lines.try_iter().collect();
+    assert!(
+        rest.iter().any(|l| l.contains("SIGTERM received")),
+        "{rest:?}"
+    );
+}
