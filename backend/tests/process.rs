@@ -70,6 +70,15 @@ fn an_address_in_use_is_one_clear_line() {
 
 #[test]
 fn sigterm_closes_connections_with_1001_and_exits_0() {
+    signal_closes_connections_with_1001_and_exits_0("TERM");
+}
+
+#[test]
+fn sigint_closes_connections_with_1001_and_exits_0() {
+    signal_closes_connections_with_1001_and_exits_0("INT");
+}
+
+fn signal_closes_connections_with_1001_and_exits_0(signal: &str) {
     let mut child = backend()
         .args(["--addr", "127.0.0.1:0", "--shutdown-grace", "5s"])
         .stderr(Stdio::piped())
@@ -125,7 +134,7 @@ fn sigterm_closes_connections_with_1001_and_exits_0() {
         );
         thread::sleep(Duration::from_millis(20));
     };
-    assert!(status.success(), "exit 0 after SIGTERM, got {status:?}");
+    assert!(status.success(), "exit 0 after SIG{signal}, got {status:?}");
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "did not wait out the grace: {:?}",
