@@ -3,7 +3,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 /// Largest single frame accepted on `/echo`. The frame guard refuses a larger one as soon as its
 /// header arrives, so this bounds what one connection can make the server buffer.
@@ -32,6 +32,16 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// On SIGINT/SIGTERM, how long open connections get to answer the server's close (1001) before
 /// the server exits anyway.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
 
 /// The built frontend bundle, as trunk leaves it in the workspace: `<workspace>/dist`.
 fn default_dist() -> PathBuf {
@@ -102,6 +112,22 @@ pub struct Config {
           value_parser = parse_duration)]
     pub handshake_timeout: Duration,
 
+    /// PEM certificate chain: serve https and wss (needs --tls-key).
+    #[arg(long, env = "ECHO_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "ECHO_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(long, env = "ECHO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Leave out the per-message `recv:` lines (connections are still logged).
+    #[arg(long, short, env = "ECHO_QUIET")]
+    pub quiet: bool,
+
     /// On SIGINT/SIGTERM, how long connections get to answer the close before the server exits.
     #[arg(long, env = "ECHO_SHUTDOWN_GRACE", default_value = "5s", value_name = "DURATION",
           value_parser = parse_duration)]
@@ -158,6 +184,10 @@ impl Config {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            log_format: LogFormat::Text,
+            quiet: false,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 

@@ -10,6 +10,10 @@ use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Message, ProtocolError
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
 
+/// The log target of the per-message `recv:` lines, so `--quiet` (or
+/// `RUST_LOG=backend::messages=off`) can drop them alone.
+pub const MESSAGE_LOG: &str = "backend::messages";
+
 /// Longest text shown in a `recv:` log line; longer messages are cut and their size noted,
 /// so a 16 MiB message costs one short log line, not 16 MiB of log.
 pub const MAX_LOGGED_CHARS: usize = 200;
@@ -27,6 +31,27 @@ pub enum Ending {
     ShutDown,
     /// The incoming stream ended without a close frame (the TCP connection went away).
     StreamEnded,
+}
+
+/// Text or binary: how metrics label a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Binary,
+}
+
+/// Hears about each message as the loop handles it: the server counts them into its metrics
+/// and the connection's log line; tests pass `()`.
+pub trait Observer {
+    /// A data message arrived.
+    fn received(&mut self, kind: Kind, bytes: usize);
+    /// Its echo was handed to the connection, `took` after it arrived.
+    fn echoed(&mut self, kind: Kind, bytes: usize, took: Duration);
+}
+
+impl Observer for () {
+    fn received(&mut self, _: Kind, _: usize) {}
+    fn echoed(&mut self, _: Kind, _: usize, _: Duration) {}
 }
 
 /// When the server pings, and when it gives up on a silent peer.
@@ -49,6 +74,7 @@ pub async fn echo<In, Out, Stop>(
     mut outgoing: Out,
     liveness: Liveness,
     stop: Stop,
+    observer: &mut impl Observer,
 ) -> Result<Ending, Out::Error>
 where
     In: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Unpin,
@@ -93,16 +119,20 @@ where
             return Ok(Ending::StreamEnded);
         };
         last_heard = Instant::now();
-        let reply = match item {
+        let (reply, echoed) = match item {
             Ok(AggregatedMessage::Text(text)) => {
-                tracing::info!("recv: {}", loggable_text(&text));
-                Message::Text(text)
+                tracing::info!(target: MESSAGE_LOG, "recv: {}", loggable_text(&text));
+                observer.received(Kind::Text, text.len());
+                let len = text.len();
+                (Message::Text(text), Some((Kind::Text, len)))
             }
             Ok(AggregatedMessage::Binary(bytes)) => {
-                tracing::info!("recv: <binary, {} bytes>", bytes.len());
-                Message::Binary(bytes)
+                tracing::info!(target: MESSAGE_LOG, "recv: <binary, {} bytes>", bytes.len());
+                observer.received(Kind::Binary, bytes.len());
+                let len = bytes.len();
+                (Message::Binary(bytes), Some((Kind::Binary, len)))
             }
-            Ok(AggregatedMessage::Ping(bytes)) => Message::Pong(bytes),
+            Ok(AggregatedMessage::Ping(bytes)) => (Message::Pong(bytes), None),
             Ok(AggregatedMessage::Pong(_)) => continue,
             Ok(AggregatedMessage::Close(reason)) => {
                 let reply = close_reply(reason);
@@ -117,6 +147,9 @@ where
             }
         };
         outgoing.send(reply).await?;
+        if let Some((kind, len)) = echoed {
+            observer.echoed(kind, len, last_heard.elapsed());
+        }
     }
 }
 
@@ -228,7 +261,8 @@ mod tests {
         Stop: Future<Output = ()>,
     {
         let mut sent: Vec<Message> = Vec::new();
-        let ending: Result<Ending, Infallible> = echo(incoming, &mut sent, LIVENESS, stop).await;
+        let ending: Result<Ending, Infallible> =
+            echo(incoming, &mut sent, LIVENESS, stop, &mut ()).await;
         (sent, ending.unwrap_or_else(|never| match never {}))
     }
 

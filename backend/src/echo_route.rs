@@ -1,7 +1,7 @@
 //! `GET /echo`: origin and capacity checks, the WebSocket upgrade, then the echo loop on its
 //! own task.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use actix_web::{
     dev,
@@ -13,6 +13,7 @@ use crate::{
     connections::Connections,
     echo::{echo, Ending, Liveness},
     frame_guard::GuardedPayload,
+    metrics::{Metrics, Rejection},
     origin::OriginPolicy,
 };
 
@@ -24,6 +25,7 @@ pub struct EchoSettings {
     pub liveness: Liveness,
     pub origins: OriginPolicy,
     pub connections: Arc<Connections>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Upgrades the request and echoes on the connection until either side closes it.
@@ -35,6 +37,7 @@ pub async fn echo_route(
     body: web::Payload,
     settings: web::Data<EchoSettings>,
 ) -> actix_web::Result<HttpResponse> {
+    let started = Instant::now();
     let origin = req
         .headers()
         .get(header::ORIGIN)
@@ -46,6 +49,7 @@ pub async fn echo_route(
     if !settings.origins.allows(origin, host) {
         let origin = origin.unwrap_or_default();
         tracing::info!("refused a WebSocket from origin {origin}");
+        settings.metrics.rejected(Rejection::Origin);
         return Ok(refusal(
             StatusCode::FORBIDDEN,
             format!(
@@ -56,8 +60,10 @@ pub async fn echo_route(
     }
     let Some(permit) = settings.connections.try_open() else {
         let why = if settings.connections.is_stopping() {
+            settings.metrics.rejected(Rejection::ShuttingDown);
             "the server is shutting down; connect again shortly\n".to_owned()
         } else {
+            settings.metrics.rejected(Rejection::Capacity);
             format!(
                 "the server is at its limit of {} connections (--max-connections); try again later\n",
                 settings.connections.max()
@@ -74,7 +80,9 @@ pub async fn echo_route(
         },
     )
     .await?;
-    let (response, session, messages) = actix_ws::handle(&req, body)?;
+    let (response, session, messages) = actix_ws::handle(&req, body).inspect_err(|_| {
+        settings.metrics.rejected(Rejection::BadHandshake);
+    })?;
     let messages = messages
         .max_frame_size(settings.max_frame_bytes)
         .aggregate_continuations()
@@ -84,22 +92,37 @@ pub async fn echo_route(
         .map_or_else(|| "unknown peer".to_owned(), |addr| addr.to_string());
     let stop = settings.connections.stopped();
     let liveness = settings.liveness;
+    let mut record = settings.metrics.connection_opened();
+    settings.metrics.handshake_took(started.elapsed());
+    tracing::info!(%peer, "connection opened");
 
     actix_web::rt::spawn(async move {
         let _permit = permit;
-        match echo(messages, session, liveness, stop).await {
-            Ok(Ending::Closed(reason)) => {
-                tracing::debug!(%peer, "closed by peer: {:?}", reason.map(|r| r.code))
-            }
-            Ok(Ending::ProtocolError(reason)) => {
-                tracing::info!(%peer, "closed after a protocol error: {:?}", reason.code)
-            }
-            Ok(Ending::IdleTimeout) => tracing::info!(%peer, "closed: idle timeout"),
-            Ok(Ending::ShutDown) => tracing::debug!(%peer, "closed for shutdown"),
-            Ok(Ending::StreamEnded) => tracing::debug!(%peer, "connection dropped without close"),
-            // The session refused a write: the connection is already gone. Nothing to do.
-            Err(actix_ws::Closed) => tracing::debug!(%peer, "connection gone while writing"),
-        }
+        let ending = echo(messages, session, liveness, stop, &mut record).await;
+        let (code, how) = match &ending {
+            // A close frame without a code is 1005, "no status received" (RFC 6455 §7.1.5).
+            Ok(Ending::Closed(reason)) => (
+                Some(reason.as_ref().map_or(1005, |r| u16::from(r.code))),
+                "closed by peer",
+            ),
+            Ok(Ending::ProtocolError(reason)) => (Some(u16::from(reason.code)), "protocol error"),
+            Ok(Ending::IdleTimeout) => (Some(1001), "idle timeout"),
+            Ok(Ending::ShutDown) => (Some(1001), "server shutting down"),
+            Ok(Ending::StreamEnded) => (None, "dropped without a close frame"),
+            // The session refused a write: the peer is already gone. Nothing to answer.
+            Err(actix_ws::Closed) => (None, "gone while we were writing"),
+        };
+        let (lasted, tally) = record.closed(code);
+        tracing::info!(
+            %peer,
+            duration_ms = lasted.as_millis() as u64,
+            messages_in = tally.messages_in,
+            bytes_in = tally.bytes_in,
+            messages_out = tally.messages_out,
+            bytes_out = tally.bytes_out,
+            close_code = code.map_or_else(|| "none".to_owned(), |c| c.to_string()),
+            "connection closed: {how}"
+        );
     });
     Ok(response)
 }
@@ -141,6 +164,7 @@ mod tests {
             },
             origins: OriginPolicy::default(),
             connections,
+            metrics: Metrics::new(),
         })
     }
 

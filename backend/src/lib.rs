@@ -7,7 +7,9 @@ pub mod connections;
 pub mod echo;
 pub mod echo_route;
 pub mod frame_guard;
+pub mod metrics;
 pub mod origin;
 pub mod server;
+pub mod tls;
 
 pub use config::Config;

@@ -12,7 +12,7 @@
 
 use std::{io::IsTerminal, process::ExitCode};
 
-use backend::{server, Config};
+use backend::{config::LogFormat, server, Config};
 use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
@@ -27,12 +27,14 @@ async fn main() -> ExitCode {
         eprintln!("error: {message}");
         return ExitCode::from(EXIT_CONFIG);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    init_logging(&config);
 
+    if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
+        if let Err(message) = backend::tls::load(cert, key) {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    }
     let bound = match server::bind(&config) {
         Ok(bound) => bound,
         Err(error) => {
@@ -45,7 +47,11 @@ async fn main() -> ExitCode {
         }
     };
     for addr in &bound.addrs {
-        tracing::info!("listening on http://{addr} (WebSocket echo at ws://{addr}/echo)");
+        let ws = if bound.scheme == "https" { "wss" } else { "ws" };
+        tracing::info!(
+            "listening on {}://{addr} (WebSocket echo at {ws}://{addr}/echo)",
+            bound.scheme
+        );
     }
 
     let handle = bound.server.handle();
@@ -75,5 +81,23 @@ async fn main() -> ExitCode {
             eprintln!("error: the server stopped: {error}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// `RUST_LOG` (default `info`) on stderr, as text or JSON; `--quiet` silences the `recv:` lines,
+/// which have a log target of their own.
+fn init_logging(config: &Config) {
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    if config.quiet {
+        if let Ok(directive) = format!("{}=warn", backend::echo::MESSAGE_LOG).parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
     }
 }

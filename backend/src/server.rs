@@ -3,13 +3,15 @@
 
 use std::{io, net::SocketAddr, path::PathBuf, sync::Arc, thread, time::Duration};
 
-use actix_web::{dev::Server, dev::ServerHandle, web, App, HttpServer};
+use actix_tls::accept::rustls_0_23::TlsStream;
+use actix_web::{dev::Server, dev::ServerHandle, rt::net::TcpStream, web, App, HttpServer};
 
 use crate::{
     bundle,
     connections::Connections,
     echo::Liveness,
     echo_route::{echo_route, healthz, EchoSettings},
+    metrics::{metrics_route, Metrics},
     origin::OriginPolicy,
     Config,
 };
@@ -22,7 +24,7 @@ const LINGER_AFTER_CLOSE: Duration = Duration::ZERO;
 
 /// Echoes go out at once: with Nagle's algorithm on, a small reply waits for the ACK of the
 /// previous one, which costs tens of milliseconds per message under delayed ACKs.
-pub fn disable_nagle(tcp: &actix_web::rt::net::TcpStream) {
+pub fn disable_nagle(tcp: &TcpStream) {
     if let Err(error) = tcp.set_nodelay(true) {
         tracing::debug!("could not set TCP_NODELAY: {error}");
     }
@@ -33,13 +35,20 @@ pub fn disable_nagle(tcp: &actix_web::rt::net::TcpStream) {
 pub struct Bound {
     pub server: Server,
     pub addrs: Vec<SocketAddr>,
+    /// `https` with --tls-cert, else `http`.
+    pub scheme: &'static str,
     pub connections: Arc<Connections>,
 }
 
 /// Binds every address `config.addr` resolves to and builds the app on it. The server does not
 /// handle signals itself: `main` calls [`shut_down`] on SIGINT/SIGTERM.
 pub fn bind(config: &Config) -> io::Result<Bound> {
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::load(cert, key).map_err(io::Error::other)?),
+        _ => None,
+    };
     let connections = Connections::new(config.max_connections);
+    let metrics = Metrics::new();
     let settings = web::Data::new(EchoSettings {
         max_frame_bytes: config.max_frame_bytes,
         max_message_bytes: config.max_message_bytes,
@@ -49,7 +58,9 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
         },
         origins: OriginPolicy::new(&config.allowed_origins),
         connections: Arc::clone(&connections),
+        metrics: Arc::clone(&metrics),
     });
+    let metrics = web::Data::new(metrics);
     let dist: PathBuf = config
         .dist
         .canonicalize()
@@ -65,8 +76,10 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
     let http = HttpServer::new(move || {
         let app = App::new()
             .app_data(settings.clone())
+            .app_data(metrics.clone())
             .route("/echo", web::get().to(echo_route))
-            .route("/healthz", web::get().to(healthz));
+            .route("/healthz", web::get().to(healthz))
+            .route("/metrics", web::get().to(metrics_route));
         if built {
             app.service(bundle::files(&dist))
         } else {
@@ -77,15 +90,21 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
     .client_request_timeout(config.handshake_timeout)
     .client_disconnect_timeout(LINGER_AFTER_CLOSE)
     .on_connect(|connection, _| {
-        if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        if let Some(tcp) = connection.downcast_ref::<TcpStream>() {
             disable_nagle(tcp);
+        } else if let Some(tls) = connection.downcast_ref::<TlsStream<TcpStream>>() {
+            disable_nagle(tls.get_ref().0);
         }
-    })
-    .bind(config.addr.as_str())?;
+    });
+    let (http, scheme) = match tls {
+        Some(tls) => (http.bind_rustls_0_23(config.addr.as_str(), tls)?, "https"),
+        None => (http.bind(config.addr.as_str())?, "http"),
+    };
     let addrs = http.addrs();
     Ok(Bound {
         server: http.run(),
         addrs,
+        scheme,
         connections,
     })
 }

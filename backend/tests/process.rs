@@ -11,7 +11,7 @@ use std::{
 use futures_util::StreamExt;
 use tokio_tungstenite::{
     connect_async,
-    tungstenite::{protocol::frame::coding::CloseCode, Message},
+    tungstenite::{protocol::frame::coding::CloseCode, protocol::CloseFrame, Message},
 };
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -145,4 +145,129 @@ fn signal_closes_connections_with_1001_and_exits_0(signal: &str) {
         rest.iter().any(|l| l.contains("SIGTERM received")),
         "{rest:?}"
     );
+}
+
+/// Runs the backend with `args`, echoes one message on one connection that closes with 1000,
+/// stops it with SIGTERM and returns every stderr line.
+fn log_lines_of_one_session(args: &[&str]) -> Vec<String> {
+    let mut child = backend()
+        .args(["--addr", "127.0.0.1:0"])
+        .args(args)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("backend starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, lines) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let addr = loop {
+        let line = lines
+            .recv_timeout(WAIT)
+            .expect("the backend logs its address");
+        seen.push(line.clone());
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest
+                .split(|c: char| c.is_whitespace() || c == '"')
+                .next()
+                .expect("address")
+                .to_owned();
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        use futures_util::SinkExt;
+        let (mut client, _) = connect_async(format!("ws://{addr}/echo"))
+            .await
+            .expect("connect");
+        client.send(Message::text("hello log")).await.expect("send");
+        client.next().await.expect("echo").expect("frame");
+        let normal = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        };
+        client.close(Some(normal)).await.expect("close");
+        while client.next().await.is_some() {}
+    });
+    thread::sleep(Duration::from_millis(200));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    let status = child.wait().expect("wait");
+    assert!(status.success());
+    seen.extend(lines.try_iter());
+    seen
+}
+
+#[test]
+fn json_logs_have_one_line_per_connection_open_and_close_with_its_figures() {
+    let lines = log_lines_of_one_session(&["--log-format", "json"]);
+    let events: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let message =
+        |event: &serde_json::Value| event["message"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        events.iter().any(|e| message(e) == "recv: hello log"),
+        "{lines:?}"
+    );
+    let opened = events
+        .iter()
+        .find(|e| message(e) == "connection opened")
+        .expect("an open line");
+    assert!(
+        opened["peer"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("127.0.0.1:")),
+        "{opened}"
+    );
+    let closed = events
+        .iter()
+        .find(|e| message(e).starts_with("connection closed"))
+        .expect("a close line");
+    assert_eq!(closed["messages_in"], 1, "{closed}");
+    assert_eq!(closed["bytes_in"], 9, "{closed}");
+    assert_eq!(closed["messages_out"], 1, "{closed}");
+    assert_eq!(closed["close_code"], "1000", "{closed}");
+    assert!(closed["duration_ms"].is_u64(), "{closed}");
+}
+
+#[test]
+fn quiet_drops_the_recv_lines_but_keeps_the_connection_lines() {
+    let lines = log_lines_of_one_session(&["--quiet"]);
+    assert!(!lines.iter().any(|l| l.contains("recv:")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("connection opened")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("connection closed")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn unreadable_tls_files_exit_2_naming_the_flag() {
+    let (code, stderr) = run_to_end(backend().args([
+        "--tls-cert",
+        "/nonexistent/cert.pem",
+        "--tls-key",
+        "/nonexistent/key.pem",
+    ]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--tls-cert /nonexistent/cert.pem"),
+        "{stderr}"
+    );
+    let (code, stderr) = run_to_end(backend().args(["--tls-cert", "/etc/hostname"]));
+    assert_eq!(code, Some(2), "--tls-cert needs --tls-key: {stderr}");
+    assert!(stderr.contains("--tls-key"), "{stderr}");
 }

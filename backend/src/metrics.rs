@@ -1,0 +1,290 @@
+//! `GET /metrics` in the Prometheus/OpenMetrics text format, one registry per server.
+//!
+//! The per-message counters are resolved once, so the echo loop only bumps atomics.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use actix_web::{web, HttpResponse};
+use prometheus_client::{
+    encoding::text::encode,
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{exponential_buckets, Histogram},
+    },
+    registry::Registry,
+};
+
+use crate::echo::{Kind, Observer};
+
+type Labels = Vec<(&'static str, String)>;
+
+/// Why an upgrade was refused, as the `reason` label says it.
+#[derive(Debug, Clone, Copy)]
+pub enum Rejection {
+    Origin,
+    Capacity,
+    ShuttingDown,
+    BadHandshake,
+}
+
+impl Rejection {
+    fn label(self) -> &'static str {
+        match self {
+            Rejection::Origin => "origin",
+            Rejection::Capacity => "capacity",
+            Rejection::ShuttingDown => "shutting_down",
+            Rejection::BadHandshake => "bad_handshake",
+        }
+    }
+}
+
+/// One direction and kind of message: its message and byte counters.
+#[derive(Debug, Clone, Default)]
+struct Flow {
+    messages: Counter,
+    bytes: Counter,
+}
+
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    open: Gauge,
+    opened: Counter,
+    flows: [Flow; 4],
+    closes: Family<Labels, Counter>,
+    rejected: Family<Labels, Counter>,
+    handshake: Histogram,
+    echo_latency: Histogram,
+}
+
+fn flow_index(incoming: bool, kind: Kind) -> usize {
+    usize::from(incoming) * 2 + usize::from(kind == Kind::Binary)
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Self> {
+        let mut registry = Registry::with_prefix("echo");
+        let open = Gauge::default();
+        registry.register(
+            "connections_open",
+            "WebSocket connections open now",
+            open.clone(),
+        );
+        let opened = Counter::default();
+        registry.register(
+            "connections",
+            "WebSocket connections opened",
+            opened.clone(),
+        );
+
+        let messages = Family::<Labels, Counter>::default();
+        registry.register(
+            "messages",
+            "Data messages by direction and type",
+            messages.clone(),
+        );
+        let bytes = Family::<Labels, Counter>::default();
+        registry.register(
+            "bytes",
+            "Payload bytes of data messages by direction and type",
+            bytes.clone(),
+        );
+        let flows = [
+            (false, Kind::Text),
+            (false, Kind::Binary),
+            (true, Kind::Text),
+            (true, Kind::Binary),
+        ]
+        .map(|(incoming, kind)| {
+            let labels = vec![
+                ("direction", if incoming { "in" } else { "out" }.to_owned()),
+                (
+                    "type",
+                    if kind == Kind::Text { "text" } else { "binary" }.to_owned(),
+                ),
+            ];
+            Flow {
+                messages: messages.get_or_create(&labels).clone(),
+                bytes: bytes.get_or_create(&labels).clone(),
+            }
+        });
+
+        let closes = Family::<Labels, Counter>::default();
+        registry.register(
+            "closes",
+            "Connections ended, by close code (1006: no close frame)",
+            closes.clone(),
+        );
+        let rejected = Family::<Labels, Counter>::default();
+        registry.register(
+            "rejected_upgrades",
+            "Upgrades refused, by reason",
+            rejected.clone(),
+        );
+        // 10 µs to about 2.6 s.
+        let handshake = Histogram::new(exponential_buckets(0.000_01, 4.0, 10));
+        registry.register(
+            "handshake_seconds",
+            "Time to answer an upgrade request",
+            handshake.clone(),
+        );
+        let echo_latency = Histogram::new(exponential_buckets(0.000_01, 4.0, 10));
+        registry.register(
+            "echo_latency_seconds",
+            "From a message's arrival to its echo being handed to the connection",
+            echo_latency.clone(),
+        );
+
+        Arc::new(Metrics {
+            registry,
+            open,
+            opened,
+            flows,
+            closes,
+            rejected,
+            handshake,
+            echo_latency,
+        })
+    }
+
+    pub fn rejected(&self, why: Rejection) {
+        self.rejected
+            .get_or_create(&vec![("reason", why.label().to_owned())])
+            .inc();
+    }
+
+    pub fn handshake_took(&self, took: Duration) {
+        self.handshake.observe(took.as_secs_f64());
+    }
+
+    /// Counts a new connection; the record counts its messages and reports its end.
+    pub fn connection_opened(self: &Arc<Self>) -> ConnectionRecord {
+        self.opened.inc();
+        self.open.inc();
+        ConnectionRecord {
+            metrics: Arc::clone(self),
+            opened_at: Instant::now(),
+            tally: Tally::default(),
+        }
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// Messages and bytes of one connection, for its closing log line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub messages_in: u64,
+    pub bytes_in: u64,
+    pub messages_out: u64,
+    pub bytes_out: u64,
+}
+
+/// One connection's view of the metrics, alive while the connection is.
+#[derive(Debug)]
+pub struct ConnectionRecord {
+    metrics: Arc<Metrics>,
+    opened_at: Instant,
+    tally: Tally,
+}
+
+impl ConnectionRecord {
+    /// Counts the close code (`None`: the connection ended without a close frame) and returns
+    /// how long it lasted and what it carried.
+    pub fn closed(self, code: Option<u16>) -> (Duration, Tally) {
+        let code = code.map_or_else(|| "1006".to_owned(), |code| code.to_string());
+        self.metrics
+            .closes
+            .get_or_create(&vec![("code", code)])
+            .inc();
+        (self.opened_at.elapsed(), self.tally)
+    }
+}
+
+impl Drop for ConnectionRecord {
+    fn drop(&mut self) {
+        self.metrics.open.dec();
+    }
+}
+
+impl Observer for ConnectionRecord {
+    fn received(&mut self, kind: Kind, bytes: usize) {
+        let flow = &self.metrics.flows[flow_index(true, kind)];
+        flow.messages.inc();
+        flow.bytes.inc_by(bytes as u64);
+        self.tally.messages_in += 1;
+        self.tally.bytes_in += bytes as u64;
+    }
+
+    fn echoed(&mut self, kind: Kind, bytes: usize, took: Duration) {
+        let flow = &self.metrics.flows[flow_index(false, kind)];
+        flow.messages.inc();
+        flow.bytes.inc_by(bytes as u64);
+        self.metrics.echo_latency.observe(took.as_secs_f64());
+        self.tally.messages_out += 1;
+        self.tally.bytes_out += bytes as u64;
+    }
+}
+
+/// `GET /metrics`.
+pub async fn metrics_route(metrics: web::Data<Arc<Metrics>>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(metrics.render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_messages_bytes_closes_and_rejections() {
+        let metrics = Metrics::new();
+        let mut record = metrics.connection_opened();
+        record.received(Kind::Text, 5);
+        record.echoed(Kind::Text, 5, Duration::from_micros(40));
+        record.received(Kind::Binary, 1000);
+        metrics.rejected(Rejection::Origin);
+        let text = metrics.render();
+        assert!(text.contains("echo_connections_open 1"), "{text}");
+        let (_, tally) = record.closed(Some(1000));
+        assert_eq!(
+            tally,
+            Tally {
+                messages_in: 2,
+                bytes_in: 1005,
+                messages_out: 1,
+                bytes_out: 5
+            }
+        );
+
+        let text = metrics.render();
+        for line in [
+            "echo_connections_open 0",
+            "echo_connections_total 1",
+            r#"echo_messages_total{direction="in",type="text"} 1"#,
+            r#"echo_messages_total{direction="in",type="binary"} 1"#,
+            r#"echo_messages_total{direction="out",type="text"} 1"#,
+            r#"echo_bytes_total{direction="in",type="binary"} 1000"#,
+            r#"echo_closes_total{code="1000"} 1"#,
+            r#"echo_rejected_upgrades_total{reason="origin"} 1"#,
+            "echo_echo_latency_seconds_count 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "no line {line:?} in\n{text}"
+            );
+        }
+    }
+}
