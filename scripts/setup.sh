@@ -58,7 +58,7 @@ fi
 
 [ "$what" = test ] || exit 0
 
-apt_install chromium chromium-driver
+apt_install chromium chromium-driver nginx
 
 if ! has_version wasm-pack "wasm-pack $WASM_PACK_VERSION"; then
   say "installing wasm-pack $WASM_PACK_VERSION"

@@ -86,6 +86,8 @@ suite "format (cargo fmt --check)" cargo fmt --all -- --check
 suite "lint native (clippy)" cargo clippy -p backend -p client --all-targets -- -D warnings
 suite "lint wasm (clippy)" cargo clippy -p frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
 suite "backend and client (cargo test)" cargo test -p backend -p client
+suite "behind nginx (deploy/nginx.conf, two backends)" \
+  cargo test -p backend --test behind_nginx -- --ignored
 suite "bundle (trunk build --release, size budget)" bundle
 suite "frontend in Chromium (wasm-pack test)" frontend_in_browser
 suite "end to end (Playwright + Chromium)" end_to_end

@@ -68,7 +68,8 @@ pub struct Config {
         long,
         env = "ECHO_ADDR",
         default_value = "localhost:8080",
-        value_name = "HOST:PORT"
+        value_name = "HOST:PORT",
+        value_parser = parse_addr
     )]
     pub addr: String,
 
@@ -134,6 +135,20 @@ pub struct Config {
     pub shutdown_grace: Duration,
 }
 
+/// HOST:PORT, with an IPv6 host in brackets; the host is resolved when binding.
+fn parse_addr(text: &str) -> Result<String, String> {
+    let shape = "HOST:PORT, e.g. localhost:8080, 0.0.0.0:9000 or [::1]:8080";
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or_else(|| format!("`{text}` is not {shape}"))?;
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(format!("`{text}` has no valid host; use {shape}"));
+    }
+    port.parse::<u16>()
+        .map_err(|_| format!("`{port}` is not a port number (0-65535); use {shape}"))?;
+    Ok(text.to_owned())
+}
+
 fn parse_positive(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
@@ -191,8 +206,15 @@ impl Config {
         }
     }
 
-    /// Checks that need more than one flag; the message names the flags.
+    /// Checks that need more than one flag or the file system; the message names the flag.
     pub fn validate(&self) -> Result<(), String> {
+        // A missing bundle is fine (/ then says how to build it); one we cannot read is not.
+        if self.dist.exists() && std::fs::read_dir(&self.dist).is_err() {
+            return Err(format!(
+                "--dist {}: not a readable folder; point it at the output of `trunk build`",
+                self.dist.display()
+            ));
+        }
         if self.idle_timeout <= self.ping_interval {
             return Err(format!(
                 "--idle-timeout ({}) must be longer than --ping-interval ({}), or live clients \
@@ -257,6 +279,37 @@ mod tests {
         ])
         .expect("parses");
         assert_eq!(config.allowed_origins, ["https://app.example.com", "*"]);
+    }
+
+    #[test]
+    fn addresses_must_be_host_and_port() {
+        for good in [
+            "localhost:8080",
+            "0.0.0.0:0",
+            "[::1]:9000",
+            "echo.example.org:443",
+        ] {
+            assert!(parse(&["--addr", good]).is_ok(), "{good}");
+        }
+        for bad in [
+            "localhost",
+            ":8080",
+            "localhost:http",
+            "localhost:70000",
+            "two words:80",
+        ] {
+            let error = parse(&["--addr", bad]).unwrap_err();
+            assert!(error.contains("--addr"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_dist_that_is_a_file_is_refused_a_missing_one_is_not() {
+        let file = parse(&["--dist", "/etc/hostname"]).expect("parses");
+        let error = file.validate().unwrap_err();
+        assert!(error.contains("--dist /etc/hostname"), "{error}");
+        let missing = parse(&["--dist", "/nonexistent/dist"]).expect("parses");
+        assert!(missing.validate().is_ok());
     }
 
     #[test]

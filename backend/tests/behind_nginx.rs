@@ -1,0 +1,193 @@
+//! deploy/nginx.conf, for real: Debian's nginx on loopback in front of two backends.
+//!
+//! Needs the nginx binary (scripts/setup.sh test installs it), so plain `cargo test` skips it;
+//! scripts/test.sh runs it with `cargo test -p backend --test behind_nginx -- --ignored`.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use backend::{server, Config};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::{
+    connect_async,
+    tungstenite::{client::IntoClientRequest, Message},
+};
+
+const NGINX: &str = "/usr/sbin/nginx";
+
+struct Nginx {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Nginx {
+    /// SIGTERM, so the master stops its workers; SIGKILL would orphan them.
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// Starts nginx with deploy/nginx.conf, its ports replaced by `listen` and the two backends'.
+fn start_nginx(listen: u16, backends: [&str; 2]) -> Nginx {
+    assert!(
+        Path::new(NGINX).exists(),
+        "{NGINX} not found: install it with `apt-get install nginx` (scripts/setup.sh test does)"
+    );
+    let source = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/nginx.conf"));
+    let original = std::fs::read_to_string(&source).expect("read deploy/nginx.conf");
+    let config = original
+        .replace("listen 8000;", &format!("listen 127.0.0.1:{listen};"))
+        .replace(
+            "server 127.0.0.1:9001 ",
+            &format!("server {} ", backends[0]),
+        )
+        .replace(
+            "server 127.0.0.1:9002 ",
+            &format!("server {} ", backends[1]),
+        );
+    for (what, replaced) in [
+        ("listen 8000", listen.to_string()),
+        ("9001", backends[0].to_owned()),
+        ("9002", backends[1].to_owned()),
+    ] {
+        assert!(
+            config.contains(&replaced),
+            "deploy/nginx.conf no longer has the `{what}` this test rewrites"
+        );
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("logs")).expect("logs dir");
+    let path = dir.path().join("nginx.conf");
+    std::fs::write(&path, config).expect("write config");
+    let pid = dir.path().join("nginx.pid");
+    let child = Command::new(NGINX)
+        .arg("-p")
+        .arg(dir.path())
+        .arg("-c")
+        .arg(&path)
+        .arg("-g")
+        .arg(format!(
+            "daemon off; pid {}; error_log stderr warn;",
+            pid.display()
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("nginx starts");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", listen)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "nginx did not listen on {listen}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Nginx { child, _dir: dir }
+}
+
+async fn http_get(port: u16, path: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut response))
+        .await
+        .expect("in time")
+        .expect("read");
+    response
+}
+
+/// A connection through nginx as the page served by nginx opens it: with that page's Origin.
+async fn echo_through(
+    port: u16,
+    text: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let mut request = format!("ws://127.0.0.1:{port}/echo")
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Origin",
+        format!("http://127.0.0.1:{port}").parse().expect("origin"),
+    );
+    let (mut socket, _) = connect_async(request).await.expect("upgrade through nginx");
+    socket.send(Message::text(text)).await.expect("send");
+    assert_eq!(
+        socket.next().await.expect("echo").expect("frame"),
+        Message::text(text)
+    );
+    socket
+}
+
+fn open_connections(metrics: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("echo_connections_open ")?.parse().ok())
+        .unwrap_or_else(|| panic!("no echo_connections_open in\n{metrics}"))
+}
+
+#[tokio::test]
+#[ignore = "needs nginx; run by scripts/test.sh"]
+async fn two_backends_behind_nginx_share_connections_and_survive_one_failing() {
+    let dist = tempfile::tempdir().expect("dist");
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>echo behind nginx</title>",
+    )
+    .expect("index");
+    let start = || {
+        let mut config = Config::listening_on("127.0.0.1:0");
+        config.dist = dist.path().to_path_buf();
+        server::start_in_background(config).expect("backend starts")
+    };
+    let (first, second) = (start(), start());
+    let listen = free_port();
+    let _nginx = start_nginx(listen, [&first.addr.to_string(), &second.addr.to_string()]);
+
+    let page = http_get(listen, "/").await;
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("echo behind nginx"), "{page}");
+
+    let mut sockets = Vec::new();
+    for i in 0..10 {
+        sockets.push(echo_through(listen, &format!("message {i}")).await);
+    }
+    let (a, b) = (
+        open_connections(&http_get(first.addr.port(), "/metrics").await),
+        open_connections(&http_get(second.addr.port(), "/metrics").await),
+    );
+    assert_eq!(a + b, 10.0, "every connection reached a backend");
+    assert!(
+        a >= 3.0 && b >= 3.0,
+        "spread over both backends: {a} and {b}"
+    );
+
+    // One backend dies: its connections end, new ones still work through the other.
+    first.stop().await;
+    for i in 0..5 {
+        echo_through(listen, &format!("after failure {i}")).await;
+    }
+    let page = http_get(listen, "/").await;
+    assert!(
+        page.starts_with("HTTP/1.1 200"),
+        "the page still loads: {page}"
+    );
+}
