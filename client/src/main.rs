@@ -1,32 +1,152 @@
-//! The command-line echo client, a port of gorilla/websocket's `client/main.go`.
+//! The command-line WebSocket tester, grown from gorilla/websocket's `client/main.go`.
 //!
-//! Connects to the echo server, sends the current time every second and prints each echo as
-//! `recv: <text>`. Ctrl-C sends a close frame (1000, normal closure), waits up to one second
-//! for the server's close, and exits 0.
+//! By default it does what the original does: connects, sends the current time every second,
+//! prints each echo as `recv: <text>`, and on Ctrl-C sends close 1000, waits up to a second for
+//! the server's close and exits 0. Piped stdin, an interactive prompt, binary messages, pings
+//! with round-trip times, TLS, reconnects and JSON output are flags away (`--help`).
 //!
 //! ```text
 //! cargo run -p backend &                                 # the server, on localhost:8080
 //! cargo run -p client                                    # ws://localhost:8080/echo
-//! cargo run -p client -- --addr 127.0.0.1:9000
-//! cargo run -p client -- --url ws://echo.example.org/echo
+//! echo hello | cargo run -q -p client -- --quiet         # one message, its echo, exit
+//! cargo run -p client -- -i                              # type messages
 //! ```
 
 mod args;
+mod backoff;
+mod connect;
+mod input;
+mod output;
+mod payload;
 mod session;
 
-use std::process::ExitCode;
+use std::{io::IsTerminal, process::ExitCode};
 
 use clap::Parser;
 
+use crate::{
+    args::Args,
+    connect::Dialer,
+    input::LineFormat,
+    output::Printer,
+    session::{Outcome, EXIT_CONNECT_FAILED, EXIT_USAGE},
+};
+
+/// Where messages come from.
+enum Mode {
+    Ticker,
+    Piped,
+    Interactive,
+}
+
+/// Piped when stdin is a pipe or a file; the ticker when it is a terminal or /dev/null (as when
+/// started in the background), so plain `client` behaves like the original.
+fn mode(args: &Args) -> Mode {
+    if args.interactive {
+        return Mode::Interactive;
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Mode::Ticker;
+    }
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::metadata("/dev/stdin") {
+        Ok(meta) if meta.file_type().is_fifo() || meta.file_type().is_file() => Mode::Piped,
+        _ => Mode::Ticker,
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args = args::Args::parse();
+    let args = Args::parse();
     let url = match args.url() {
         Ok(url) => url,
         Err(message) => {
             eprintln!("error: {message}");
-            return ExitCode::from(session::EXIT_USAGE);
+            return ExitCode::from(EXIT_USAGE);
         }
     };
-    ExitCode::from(session::run(&url).await)
+    let dialer = match Dialer::new(&args, url) {
+        Ok(dialer) => dialer,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let mut printer = Printer::new(args.timestamps, args.quiet, args.json);
+    let (commands_tx, mut commands) = input::channel();
+    let format = LineFormat::of(&args);
+    match mode(&args) {
+        Mode::Ticker => {
+            tokio::spawn(input::ticker(commands_tx, args.interval, args.count));
+        }
+        Mode::Piped => input::piped(
+            commands_tx,
+            format,
+            args.binary && !args.hex && !args.base64,
+        ),
+        Mode::Interactive => match input::interactive(commands_tx, format, args.close_code) {
+            Ok(writer) => printer.set_writer(writer),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+    }
+    let options = session::Options {
+        ping_interval: args.ping_interval,
+        close_code: args.close_code,
+        close_reason: args.close_reason.clone(),
+    };
+
+    let mut failures = 0u32;
+    loop {
+        printer.notice("connecting", format!("connecting to {}", dialer.url()));
+        let problem = match dialer.connect().await {
+            Ok((socket, protocol)) => {
+                failures = 0;
+                if let Some(protocol) = protocol {
+                    printer.notice("open", format!("subprotocol: {protocol}"));
+                }
+                match session::run(socket, &mut commands, &mut printer, &options).await {
+                    Outcome::Done(code) => return ExitCode::from(code),
+                    outcome => (describe(&outcome), outcome.exit_code()),
+                }
+            }
+            Err(message) => (message, EXIT_CONNECT_FAILED),
+        };
+        printer.error(&problem.0);
+        failures += 1;
+        if !args.reconnect || failures > args.reconnect_limit {
+            if args.reconnect {
+                printer.error(&format!(
+                    "giving up after {} attempts (--reconnect-limit)",
+                    failures - 1
+                ));
+            }
+            return ExitCode::from(problem.1);
+        }
+        let wait = backoff::delay(failures, backoff::jitter());
+        printer.notice(
+            "reconnect",
+            format!(
+                "reconnecting in {:.1} s (attempt {failures} of {})",
+                wait.as_secs_f64(),
+                args.reconnect_limit
+            ),
+        );
+        tokio::time::sleep(wait).await;
+    }
+}
+
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Lost(why) => format!("the connection was lost: {why}"),
+        Outcome::ClosedByServer(code) => format!(
+            "the server closed the connection with {}",
+            code.map_or_else(|| "no code".to_owned(), |c| format!("code {c}"))
+        ),
+        Outcome::ProtocolError(why) => format!("protocol error: {why}"),
+        Outcome::Done(_) => String::new(),
+    }
 }

@@ -1,91 +1,218 @@
-//! One session: connect, tick, print echoes, close on Ctrl-C.
+//! One connection: sends what the input produces, prints what arrives (with round-trip times),
+//! pings, and closes when told to or when the input ends and every echo is back.
 
-use std::time::{Duration, SystemTime};
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant},
+};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::time::{interval_at, timeout, Instant};
-use tokio_tungstenite::{
-    connect_async,
-    tungstenite::{
-        protocol::{frame::coding::CloseCode, CloseFrame},
-        Message,
-    },
+use tokio::{sync::mpsc::Receiver, time::timeout};
+use tokio_tungstenite::tungstenite::{
+    error::ProtocolError,
+    protocol::{frame::coding::CloseCode, CloseFrame},
+    Error, Message,
 };
-use url::Url;
 
-/// How often the current time is sent, as in the original.
-pub const SEND_INTERVAL: Duration = Duration::from_secs(1);
+use crate::{
+    connect::Socket,
+    input::Command,
+    output::{Body, Printer},
+};
 
-/// After Ctrl-C, how long to wait for the server to answer the close frame before exiting.
+/// After our close frame, how long to wait for the server's.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_CONNECT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
-pub const EXIT_CONNECTION_ENDED: u8 = 3;
+pub const EXIT_CONNECTION_LOST: u8 = 3;
+pub const EXIT_PROTOCOL_ERROR: u8 = 4;
+pub const EXIT_CLOSED_ABNORMALLY: u8 = 5;
 
-/// Runs until Ctrl-C or until the connection ends; returns the process exit status.
-pub async fn run(url: &Url) -> u8 {
-    println!("connecting to {url}");
-    let (socket, _response) = match connect_async(url.as_str()).await {
-        Ok(connected) => connected,
-        Err(error) => {
-            eprintln!("error: could not connect to {url}: {error}. Is the echo server running? (cargo run -p backend)");
-            return EXIT_CONNECT_FAILED;
-        }
-    };
-    let (mut outgoing, mut incoming) = socket.split();
-    let mut ticker = interval_at(Instant::now() + SEND_INTERVAL, SEND_INTERVAL);
-    let interrupted = tokio::signal::ctrl_c();
-    tokio::pin!(interrupted);
+/// How a connection ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// We are done (closed by us, or by the server with 1000): exit with this status.
+    Done(u8),
+    /// The connection dropped without a close frame.
+    Lost(String),
+    /// The server closed with a code other than 1000.
+    ClosedByServer(Option<u16>),
+    /// The server broke the protocol.
+    ProtocolError(String),
+}
 
-    loop {
-        tokio::select! {
-            received = incoming.next() => match received {
-                Some(Ok(Message::Text(text))) => println!("recv: {}", text.as_str()),
-                Some(Ok(Message::Binary(bytes))) => println!("recv: <binary, {} bytes>", bytes.len()),
-                Some(Ok(Message::Close(frame))) => {
-                    let code = frame.map_or_else(|| "no code".to_owned(), |f| format!("code {}", u16::from(f.code)));
-                    eprintln!("the server closed the connection ({code})");
-                    return EXIT_CONNECTION_ENDED;
-                }
-                Some(Ok(_ping_pong_or_frame)) => {}
-                Some(Err(error)) => {
-                    eprintln!("error: the connection to {url} was lost: {error}");
-                    return EXIT_CONNECTION_ENDED;
-                }
-                None => {
-                    eprintln!("error: the connection to {url} ended without a close frame");
-                    return EXIT_CONNECTION_ENDED;
-                }
-            },
-            _ = ticker.tick() => {
-                let now = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
-                if let Err(error) = outgoing.send(Message::text(now)).await {
-                    eprintln!("error: could not send to {url}: {error}");
-                    return EXIT_CONNECTION_ENDED;
-                }
-            }
-            _ = &mut interrupted => {
-                println!("interrupt");
-                let close = Message::Close(Some(CloseFrame { code: CloseCode::Normal, reason: "".into() }));
-                if outgoing.send(close).await.is_err() {
-                    return EXIT_OK; // already gone: nothing left to close
-                }
-                // Wait for the server's close (the stream ends after it), at most CLOSE_TIMEOUT.
-                let drained = timeout(CLOSE_TIMEOUT, async {
-                    while let Some(Ok(message)) = incoming.next().await {
-                        if let Message::Text(text) = message {
-                            println!("recv: {}", text.as_str());
-                        }
-                    }
-                })
-                .await;
-                if drained.is_err() {
-                    eprintln!("the server did not answer the close within {CLOSE_TIMEOUT:?}; exiting anyway");
-                }
-                return EXIT_OK;
-            }
+impl Outcome {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Done(code) => *code,
+            Outcome::Lost(_) => EXIT_CONNECTION_LOST,
+            Outcome::ClosedByServer(_) => EXIT_CLOSED_ABNORMALLY,
+            Outcome::ProtocolError(_) => EXIT_PROTOCOL_ERROR,
         }
     }
+}
+
+pub struct Options {
+    pub ping_interval: Option<Duration>,
+    pub close_code: u16,
+    pub close_reason: String,
+}
+
+/// The sends still waiting for their echo (an echo server answers in order), and the pings.
+#[derive(Default)]
+struct InFlight {
+    messages: VecDeque<Instant>,
+    pings: VecDeque<(u64, Instant)>,
+    next_ping: u64,
+}
+
+pub async fn run(
+    mut socket: Socket,
+    commands: &mut Receiver<Command>,
+    printer: &mut Printer,
+    options: &Options,
+) -> Outcome {
+    let mut input_done = false;
+    let mut in_flight = InFlight::default();
+    let far_future = Duration::from_secs(365 * 24 * 3600);
+    let ping_every = options.ping_interval.unwrap_or(far_future);
+    let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    let mut exit_after_close = EXIT_OK;
+
+    loop {
+        if input_done && in_flight.messages.is_empty() {
+            return close(
+                &mut socket,
+                printer,
+                options.close_code,
+                &options.close_reason,
+                exit_after_close,
+            )
+            .await;
+        }
+        tokio::select! {
+            _ = &mut interrupted => {
+                printer.notice("interrupt", "interrupt".to_owned());
+                return close(&mut socket, printer, options.close_code, &options.close_reason, EXIT_OK).await;
+            }
+            frame = socket.next() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    let rtt = in_flight.messages.pop_front().map(|sent| sent.elapsed());
+                    printer.received(Body::Text(text.as_str()), rtt);
+                }
+                Some(Ok(Message::Binary(bytes))) => {
+                    let rtt = in_flight.messages.pop_front().map(|sent| sent.elapsed());
+                    printer.received(Body::Binary(&bytes), rtt);
+                }
+                Some(Ok(Message::Pong(payload))) => {
+                    let id = payload.as_ref().try_into().map(u64::from_be_bytes).ok();
+                    let rtt = id.and_then(|id| {
+                        while let Some((sent_id, sent_at)) = in_flight.pings.pop_front() {
+                            if sent_id == id {
+                                return Some(sent_at.elapsed());
+                            }
+                        }
+                        None
+                    });
+                    printer.pong(rtt);
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let code = frame.as_ref().map(|f| u16::from(f.code));
+                    let reason = frame.as_ref().map_or_else(String::new, |f| f.reason.to_string());
+                    printer.closed("server", code, &reason);
+                    // tungstenite answers the close; let it finish.
+                    let _ = timeout(CLOSE_TIMEOUT, async { while socket.next().await.is_some() {} }).await;
+                    return if code == Some(1000) { Outcome::Done(EXIT_OK) } else { Outcome::ClosedByServer(code) };
+                }
+                Some(Ok(_ping_or_raw_frame)) => {}
+                Some(Err(Error::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
+                    return Outcome::Lost("the connection ended without a close frame".to_owned())
+                }
+                Some(Err(Error::Protocol(error))) => return Outcome::ProtocolError(error.to_string()),
+                Some(Err(error)) => return Outcome::Lost(error.to_string()),
+                None => return Outcome::Lost("the connection ended without a close frame".to_owned()),
+            },
+            _ = pings.tick(), if options.ping_interval.is_some() => {
+                if let Err(error) = send_ping(&mut socket, &mut in_flight).await {
+                    return Outcome::Lost(error.to_string());
+                }
+            }
+            command = commands.recv(), if !input_done => match command {
+                Some(Command::Send(message)) => {
+                    let body = match &message {
+                        Message::Binary(bytes) => Body::Binary(bytes),
+                        Message::Text(text) => Body::Text(text.as_str()),
+                        _ => Body::Text(""),
+                    };
+                    printer.sent(body);
+                    in_flight.messages.push_back(Instant::now());
+                    if let Err(error) = socket.send(message).await {
+                        return Outcome::Lost(format!("could not send: {error}"));
+                    }
+                }
+                Some(Command::Ping) => {
+                    if let Err(error) = send_ping(&mut socket, &mut in_flight).await {
+                        return Outcome::Lost(error.to_string());
+                    }
+                }
+                Some(Command::Close { code, reason }) => {
+                    return close(&mut socket, printer, code, &reason, EXIT_OK).await;
+                }
+                Some(Command::Fail(error)) => {
+                    printer.error(&error);
+                    exit_after_close = EXIT_USAGE;
+                    input_done = true;
+                    in_flight.messages.clear();
+                }
+                Some(Command::End) | None => input_done = true,
+            },
+        }
+    }
+}
+
+async fn send_ping(socket: &mut Socket, in_flight: &mut InFlight) -> Result<(), Error> {
+    let id = in_flight.next_ping;
+    in_flight.next_ping += 1;
+    in_flight.pings.push_back((id, Instant::now()));
+    socket
+        .send(Message::Ping(id.to_be_bytes().to_vec().into()))
+        .await
+}
+
+/// Sends our close frame and waits up to [`CLOSE_TIMEOUT`] for the server's.
+async fn close(
+    socket: &mut Socket,
+    printer: &mut Printer,
+    code: u16,
+    reason: &str,
+    exit: u8,
+) -> Outcome {
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.into(),
+    };
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
+        return Outcome::Done(exit); // already gone: nothing left to close
+    }
+    let answered = timeout(CLOSE_TIMEOUT, async {
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Close(frame) = message {
+                return frame.map(|f| u16::from(f.code));
+            }
+        }
+        None
+    })
+    .await;
+    match answered {
+        Ok(_) => printer.closed("client", Some(code), reason),
+        Err(_) => printer.notice(
+            "notice",
+            format!("the server did not answer the close within {CLOSE_TIMEOUT:?}; exiting anyway"),
+        ),
+    }
+    Outcome::Done(exit)
 }

@@ -21,9 +21,15 @@ struct Running {
     lines: mpsc::Receiver<String>,
 }
 
+/// The client with stdin on /dev/null: the ticker, as when started from a shell in the background.
 fn start_client(args: &[&str]) -> Running {
+    start_client_with_stdin(args, Stdio::null())
+}
+
+fn start_client_with_stdin(args: &[&str], stdin: Stdio) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_client"))
         .args(args)
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

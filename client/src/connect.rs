@@ -1,0 +1,211 @@
+//! Opens the WebSocket: the handshake request (subprotocols, headers, origin), TLS for wss://
+//! (system roots, --ca, --insecure) and the connect timeout.
+
+use std::{sync::Arc, time::Duration};
+
+use rustls::{
+    client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+    crypto::CryptoProvider,
+    ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+use rustls_pki_types::{pem::PemObject, CertificateDer, ServerName, UnixTime};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{
+    connect_async_tls_with_config,
+    tungstenite::{client::IntoClientRequest, http::HeaderValue, Error},
+    Connector, MaybeTlsStream, WebSocketStream,
+};
+use url::Url;
+
+use crate::args::Args;
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Everything needed to (re)connect, prepared once from the flags.
+pub struct Dialer {
+    url: Url,
+    args_headers: Vec<(String, HeaderValue)>,
+    tls: Option<Arc<ClientConfig>>,
+    timeout: Duration,
+}
+
+impl Dialer {
+    pub fn new(args: &Args, url: Url) -> Result<Dialer, String> {
+        let mut headers: Vec<(String, HeaderValue)> = args
+            .headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.clone()))
+            .collect();
+        if !args.subprotocols.is_empty() {
+            let list = HeaderValue::from_str(&args.subprotocols.join(", "))
+                .map_err(|_| "--subprotocol names must be plain text".to_owned())?;
+            headers.push(("sec-websocket-protocol".into(), list));
+        }
+        if let Some(origin) = &args.origin {
+            let origin = HeaderValue::from_str(origin)
+                .map_err(|_| format!("--origin `{origin}` is not a valid header value"))?;
+            headers.push(("origin".into(), origin));
+        }
+        let tls = (url.scheme() == "wss")
+            .then(|| tls_config(args))
+            .transpose()?
+            .map(Arc::new);
+        Ok(Dialer {
+            url,
+            args_headers: headers,
+            tls,
+            timeout: args.connect_timeout,
+        })
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Connects and completes the handshake; the error is one line saying what failed.
+    pub async fn connect(&self) -> Result<(Socket, Option<String>), String> {
+        let mut request = self
+            .url
+            .as_str()
+            .into_client_request()
+            .map_err(|error| format!("cannot make a request for {}: {error}", self.url))?;
+        for (name, value) in &self.args_headers {
+            let name: tokio_tungstenite::tungstenite::http::HeaderName = name
+                .parse()
+                .map_err(|_| format!("bad header name {name}"))?;
+            request.headers_mut().append(name, value.clone());
+        }
+        let connector = self.tls.clone().map(Connector::Rustls);
+        let attempt = connect_async_tls_with_config(request, None, false, connector);
+        match tokio::time::timeout(self.timeout, attempt).await {
+            Err(_) => Err(format!(
+                "could not connect to {}: no answer within {:?} (--connect-timeout)",
+                self.url, self.timeout
+            )),
+            Ok(Err(error)) => Err(format!(
+                "could not connect to {}: {}",
+                self.url,
+                describe(&error)
+            )),
+            Ok(Ok((socket, response))) => {
+                let protocol = response
+                    .headers()
+                    .get("sec-websocket-protocol")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                Ok((socket, protocol))
+            }
+        }
+    }
+}
+
+fn describe(error: &Error) -> String {
+    match error {
+        Error::Http(response) => {
+            let body = response
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).trim().to_owned())
+                .filter(|b| !b.is_empty())
+                .map_or_else(String::new, |b| format!(": {b}"));
+            format!(
+                "the server refused the upgrade with HTTP {}{body}",
+                response.status()
+            )
+        }
+        Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("{io}. Is the echo server running? (cargo run -p backend)")
+        }
+        Error::Tls(tls) => {
+            format!("TLS failed: {tls} (for a self-signed server use --ca FILE, or --insecure)")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn tls_config(args: &Args) -> Result<ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|error| format!("TLS setup failed: {error}"))?;
+    if args.insecure {
+        return Ok(builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+            .with_no_client_auth());
+    }
+    let mut roots = RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(native.certs);
+    if let Some(path) = &args.ca {
+        let certs = CertificateDer::pem_file_iter(path)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|error| {
+                format!(
+                    "--ca {}: cannot read PEM certificates: {error}",
+                    path.display()
+                )
+            })?;
+        if certs.is_empty() {
+            return Err(format!(
+                "--ca {}: no certificate in the file",
+                path.display()
+            ));
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|error| format!("--ca {}: {error}", path.display()))?;
+        }
+    }
+    Ok(builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// `--insecure`: any certificate is accepted, but the handshake signatures are still checked.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

@@ -1,0 +1,169 @@
+//! What the client prints: human lines (optionally timestamped) or one JSON object per event.
+//! Data goes to stdout; notices and errors go to stderr.
+
+use std::{
+    io::Write,
+    time::{Duration, SystemTime},
+};
+
+use serde_json::{json, Value};
+
+use crate::payload::hex;
+
+/// Where stdout lines go: the terminal, or rustyline's printer while a prompt is shown.
+pub type LineWriter = Box<dyn FnMut(String) + Send>;
+
+pub struct Printer {
+    timestamps: bool,
+    quiet: bool,
+    json: bool,
+    out: LineWriter,
+}
+
+/// A message as it is shown: text as is, binary as its size and hex bytes.
+pub enum Body<'a> {
+    Text(&'a str),
+    Binary(&'a [u8]),
+}
+
+impl Body<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Body::Text(_) => "text",
+            Body::Binary(_) => "binary",
+        }
+    }
+
+    fn size(&self) -> usize {
+        match self {
+            Body::Text(text) => text.len(),
+            Body::Binary(bytes) => bytes.len(),
+        }
+    }
+
+    fn human(&self) -> String {
+        match self {
+            Body::Text(text) => (*text).to_owned(),
+            Body::Binary(bytes) => format!("<binary, {} bytes> {}", bytes.len(), hex(bytes)),
+        }
+    }
+
+    fn json_data(&self) -> (&'static str, Value) {
+        match self {
+            Body::Text(text) => ("data", json!(text)),
+            Body::Binary(bytes) => ("data_hex", json!(hex(bytes).replace(' ', ""))),
+        }
+    }
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+fn millis(rtt: Duration) -> f64 {
+    (rtt.as_secs_f64() * 1e6).round() / 1e3
+}
+
+impl Printer {
+    pub fn new(timestamps: bool, quiet: bool, json: bool) -> Printer {
+        Printer {
+            timestamps,
+            quiet,
+            json,
+            out: Box::new(|line| {
+                let mut stdout = std::io::stdout().lock();
+                let _ = writeln!(stdout, "{line}");
+                let _ = stdout.flush();
+            }),
+        }
+    }
+
+    pub fn set_writer(&mut self, out: LineWriter) {
+        self.out = out;
+    }
+
+    fn line(&mut self, text: String) {
+        let text = if self.timestamps {
+            format!("{} {text}", now())
+        } else {
+            text
+        };
+        (self.out)(text);
+    }
+
+    fn event(&mut self, mut event: Value) {
+        event["time"] = json!(now());
+        (self.out)(event.to_string());
+    }
+
+    /// A notice on stdout (`connecting to …`, `interrupt`), not shown with --quiet.
+    pub fn notice(&mut self, event: &str, text: String) {
+        if self.json {
+            self.event(json!({ "event": event, "text": text }));
+        } else if !self.quiet {
+            self.line(text);
+        }
+    }
+
+    pub fn received(&mut self, body: Body<'_>, rtt: Option<Duration>) {
+        if self.json {
+            let (key, data) = body.json_data();
+            let mut event = json!({ "event": "recv", "direction": "in", "type": body.kind(), "size": body.size() });
+            event[key] = data;
+            if let Some(rtt) = rtt {
+                event["rtt_ms"] = json!(millis(rtt));
+            }
+            self.event(event);
+        } else {
+            self.line(format!("recv: {}", body.human()));
+        }
+    }
+
+    pub fn sent(&mut self, body: Body<'_>) {
+        if self.json {
+            let (key, data) = body.json_data();
+            let mut event = json!({ "event": "send", "direction": "out", "type": body.kind(), "size": body.size() });
+            event[key] = data;
+            self.event(event);
+        }
+    }
+
+    pub fn pong(&mut self, rtt: Option<Duration>) {
+        if self.json {
+            let mut event =
+                json!({ "event": "pong", "direction": "in", "type": "pong", "size": 0 });
+            if let Some(rtt) = rtt {
+                event["rtt_ms"] = json!(millis(rtt));
+            }
+            self.event(event);
+        } else {
+            match rtt {
+                Some(rtt) => self.line(format!("pong: rtt {:.3} ms", millis(rtt))),
+                None => self.line("pong (unsolicited)".to_owned()),
+            }
+        }
+    }
+
+    pub fn closed(&mut self, by: &str, code: Option<u16>, reason: &str) {
+        if self.json {
+            self.event(json!({ "event": "close", "by": by, "code": code, "reason": reason }));
+        } else if !self.quiet && by != "client" {
+            // Our own close is silent, as in the original; the server's is news.
+            let code = code.map_or_else(|| "no code".to_owned(), |c| format!("code {c}"));
+            let reason = if reason.is_empty() {
+                String::new()
+            } else {
+                format!(", reason: {reason}")
+            };
+            eprintln!("closed by {by} ({code}{reason})");
+        }
+    }
+
+    /// An error: always on stderr (and as an event with --json).
+    pub fn error(&mut self, text: &str) {
+        if self.json {
+            self.event(json!({ "event": "error", "text": text }));
+        }
+        eprintln!("error: {text}");
+    }
+}
