@@ -12,7 +12,7 @@ use rustls_pki_types::{pem::PemObject, CertificateDer, ServerName, UnixTime};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{
     connect_async_tls_with_config,
-    tungstenite::{client::IntoClientRequest, http::HeaderValue, Error},
+    tungstenite::{client::IntoClientRequest, error::ProtocolError, http::HeaderValue, Error},
     Connector, MaybeTlsStream, WebSocketStream,
 };
 use url::Url;
@@ -99,6 +99,9 @@ impl Dialer {
     }
 }
 
+const TLS_HINT: &str = " (for a self-signed or private CA certificate use --ca FILE; \
+                        for a throwaway test server, --insecure)";
+
 fn describe(error: &Error) -> String {
     match error {
         Error::Http(response) => {
@@ -116,8 +119,12 @@ fn describe(error: &Error) -> String {
         Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             format!("{io}. Is the echo server running? (cargo run -p backend)")
         }
-        Error::Tls(tls) => {
-            format!("TLS failed: {tls} (for a self-signed server use --ca FILE, or --insecure)")
+        Error::Io(io) if io.to_string().contains("certificate") => {
+            format!("TLS failed: {io}{TLS_HINT}")
+        }
+        Error::Tls(tls) => format!("TLS failed: {tls}{TLS_HINT}"),
+        Error::Protocol(ProtocolError::SecWebSocketSubProtocolError(_)) => {
+            format!("{error}: the server accepted none of the --subprotocol values offered")
         }
         other => other.to_string(),
     }

@@ -129,12 +129,13 @@ pub fn piped(commands: Sender<Command>, format: LineFormat, whole_binary: bool) 
 }
 
 /// Interactive: a rustyline prompt on its own thread. Returns the writer that prints above the
-/// prompt, so echoes do not garble the line being typed.
+/// prompt, so echoes do not garble the line being typed; None on terminals that cannot (then
+/// plain stdout it is).
 pub fn interactive(
     commands: Sender<Command>,
     format: LineFormat,
     close_code: u16,
-) -> Result<LineWriter, String> {
+) -> Result<Option<LineWriter>, String> {
     let (printer_tx, printer_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut editor = match rustyline::DefaultEditor::new() {
@@ -150,11 +151,10 @@ pub fn interactive(
                 let writer: LineWriter = Box::new(move |line| {
                     let _ = printer.print(format!("{line}\n"));
                 });
-                let _ = printer_tx.send(Ok(writer));
+                let _ = printer_tx.send(Ok(Some(writer)));
             }
-            Err(error) => {
-                let _ = printer_tx.send(Err(format!("cannot print beside the prompt: {error}")));
-                return;
+            Err(_) => {
+                let _ = printer_tx.send(Ok(None));
             }
         }
         loop {

@@ -86,7 +86,8 @@ async fn main() -> ExitCode {
             args.binary && !args.hex && !args.base64,
         ),
         Mode::Interactive => match input::interactive(commands_tx, format, args.close_code) {
-            Ok(writer) => printer.set_writer(writer),
+            Ok(Some(writer)) => printer.set_writer(writer),
+            Ok(None) => {}
             Err(message) => {
                 eprintln!("error: {message}");
                 return ExitCode::from(EXIT_USAGE);
