@@ -1,0 +1,252 @@
+//! The load each connection puts on the server, and what it measures.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use tokio::time::{interval_at, sleep_until, timeout, MissedTickBehavior};
+use tokio_tungstenite::{connect_async, tungstenite::Message, MaybeTlsStream, WebSocketStream};
+
+use crate::payload::{make, verify};
+
+pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// After the writers stop, how long readers wait for the last echoes before counting them lost.
+pub const DRAIN: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Each connection writes as fast as it can while reading the echoes.
+    Flood,
+    /// One message in flight per connection.
+    PingPong,
+    /// A fixed total rate (--rate msgs/s) spread over the connections.
+    Rate,
+    /// Open the connections and hold them; check a sample still echoes.
+    Idle,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub mode: Mode,
+    pub size: usize,
+    pub text: bool,
+    pub duration: Duration,
+    /// Rate mode: messages per second per connection.
+    pub per_connection_rate: f64,
+}
+
+/// What one connection (or all, merged) saw.
+pub struct Tally {
+    pub sent: u64,
+    pub received: u64,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    /// Round trips in microseconds.
+    pub latency: Histogram<u64>,
+}
+
+impl Tally {
+    pub fn new() -> Tally {
+        Tally {
+            sent: 0,
+            received: 0,
+            errors: 0,
+            first_error: None,
+            // 1 µs to 100 s, 3 significant figures.
+            latency: Histogram::new_with_bounds(1, 100_000_000, 3).expect("valid histogram bounds"),
+        }
+    }
+
+    pub fn error(&mut self, what: String) {
+        self.errors += 1;
+        self.first_error.get_or_insert(what);
+    }
+
+    pub fn merge(&mut self, other: Tally) {
+        self.sent += other.sent;
+        self.received += other.received;
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+        let _ = self.latency.add(other.latency);
+    }
+
+    fn record(&mut self, started: Instant, sent_nanos: u64) {
+        let now = started.elapsed().as_nanos() as u64;
+        let _ = self
+            .latency
+            .record((now.saturating_sub(sent_nanos) / 1000).max(1));
+        self.received += 1;
+    }
+}
+
+pub async fn open(url: &str) -> Result<Socket, String> {
+    connect_async(url)
+        .await
+        .map(|(socket, _)| socket)
+        .map_err(|e| format!("connect: {e}"))
+}
+
+fn message(bytes: Vec<u8>, text: bool) -> Message {
+    if text {
+        Message::text(String::from_utf8(bytes).unwrap_or_default())
+    } else {
+        Message::binary(bytes)
+    }
+}
+
+/// The data of the next data frame, skipping control frames; None when the connection ended.
+async fn next_data(
+    socket: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+) -> Option<Result<Vec<u8>, String>> {
+    loop {
+        match socket.next().await? {
+            Ok(Message::Text(text)) => return Some(Ok(text.as_bytes().to_vec())),
+            Ok(Message::Binary(bytes)) => return Some(Ok(bytes.to_vec())),
+            Ok(Message::Close(frame)) => return Some(Err(format!("server closed: {frame:?}"))),
+            Ok(_) => continue,
+            Err(error) => return Some(Err(error.to_string())),
+        }
+    }
+}
+
+/// One connection running `plan` from `started` until `started + duration`.
+pub async fn run_connection(socket: Socket, plan: &Plan, started: Instant) -> Tally {
+    match plan.mode {
+        Mode::PingPong => ping_pong(socket, plan, started).await,
+        Mode::Flood | Mode::Rate => pipelined(socket, plan, started).await,
+        Mode::Idle => Tally::new(),
+    }
+}
+
+async fn ping_pong(mut socket: Socket, plan: &Plan, started: Instant) -> Tally {
+    let mut tally = Tally::new();
+    let deadline = started + plan.duration;
+    let mut seq = 0;
+    while Instant::now() < deadline {
+        let sent_nanos = started.elapsed().as_nanos() as u64;
+        if let Err(error) = socket
+            .send(message(
+                make(seq, sent_nanos, plan.size, plan.text),
+                plan.text,
+            ))
+            .await
+        {
+            tally.error(format!("send: {error}"));
+            break;
+        }
+        tally.sent += 1;
+        match timeout(DRAIN, next_data(&mut socket)).await {
+            Ok(Some(Ok(echo))) => match verify(&echo, seq, plan.size, plan.text) {
+                Ok(sent) => tally.record(started, sent),
+                Err(error) => tally.error(error),
+            },
+            Ok(Some(Err(error))) => {
+                tally.error(error);
+                break;
+            }
+            Ok(None) | Err(_) => {
+                tally.error(format!("no echo for message {seq}"));
+                break;
+            }
+        }
+        seq += 1;
+    }
+    let _ = socket.close(None).await;
+    tally
+}
+
+/// Flood and rate: a writer and a reader on one connection; the reader checks order.
+async fn pipelined(socket: Socket, plan: &Plan, started: Instant) -> Tally {
+    let (mut writer, mut reader) = socket.split();
+    let deadline = started + plan.duration;
+    // The writer's final count, so the reader stops as soon as every echo is in.
+    let (done_tx, mut done_rx) = tokio::sync::watch::channel(None::<u64>);
+    let write = async {
+        let mut sent = 0u64;
+        match plan.mode {
+            Mode::Rate => {
+                let period = Duration::from_secs_f64(1.0 / plan.per_connection_rate);
+                let first = tokio::time::Instant::from_std(started) + period;
+                let mut ticks = interval_at(first, period);
+                ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
+                while Instant::now() < deadline {
+                    let scheduled = ticks.tick().await;
+                    // Latency counts from when the message was due, not when it went out.
+                    let due = (scheduled.into_std() - started).as_nanos() as u64;
+                    if writer
+                        .send(message(make(sent, due, plan.size, plan.text), plan.text))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                    sent += 1;
+                }
+            }
+            _ => {
+                while Instant::now() < deadline {
+                    let now = started.elapsed().as_nanos() as u64;
+                    if writer
+                        .feed(message(make(sent, now, plan.size, plan.text), plan.text))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                    sent += 1;
+                    if sent % 32 == 0 && writer.flush().await.is_err() {
+                        break;
+                    }
+                }
+                let _ = writer.flush().await;
+            }
+        }
+        let _ = done_tx.send(Some(sent));
+        (sent, writer)
+    };
+    let read = async {
+        let mut tally = Tally::new();
+        let mut expected = 0u64;
+        loop {
+            if done_rx.borrow().is_some_and(|sent| expected >= sent) {
+                break;
+            }
+            let next = tokio::select! {
+                next = next_data(&mut reader) => next,
+                _ = done_rx.changed() => continue,
+                () = sleep_until(tokio::time::Instant::from_std(deadline + DRAIN)) => break,
+            };
+            match next {
+                Some(Ok(echo)) => {
+                    match verify(&echo, expected, plan.size, plan.text) {
+                        Ok(sent) => tally.record(started, sent),
+                        Err(error) => tally.error(error),
+                    }
+                    expected += 1;
+                }
+                Some(Err(error)) => {
+                    tally.error(error);
+                    break;
+                }
+                None => break,
+            }
+        }
+        tally
+    };
+    // The reader stops at deadline + DRAIN; the writer stops at the deadline.
+    let ((sent, writer), mut tally) = tokio::join!(write, read);
+    tally.sent = sent;
+    if tally.received < sent && tally.errors == 0 {
+        tally.error(format!(
+            "{} of {sent} echoes never came back",
+            sent - tally.received
+        ));
+    }
+    if let Ok(mut socket) = writer.reunite(reader) {
+        let _ = socket.close(None).await;
+    }
+    tally
+}

@@ -1,0 +1,240 @@
+//! The echo load generator: N connections against any WebSocket echo server, in one of four
+//! modes, with every echo checked byte for byte and in order. Prints a table, or one JSON line.
+//!
+//! ```text
+//! cargo run --release -p client --bin bench -- --addr 127.0.0.1:8080 --mode ping-pong
+//! cargo run --release -p client --bin bench -- --mode rate --rate 10000 --connections 50 --json
+//! cargo run --release -p client --bin bench -- --mode idle --connections 10000 --duration 30s
+//! ```
+//! `scripts/bench.sh` runs it against the backend pinned to one CPU, the load on the other.
+
+mod load;
+mod payload;
+
+use std::{
+    process::ExitCode,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use clap::{Parser, ValueEnum};
+use futures_util::{SinkExt, StreamExt};
+use load::{Mode, Plan, Tally};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Load generator for WebSocket echo servers.
+#[derive(Debug, Parser)]
+#[command(name = "bench", version)]
+struct Args {
+    /// Server address, HOST:PORT; the bench connects to ws://HOST:PORT/echo.
+    #[arg(long, default_value = "127.0.0.1:8080", conflicts_with = "url")]
+    addr: String,
+    /// Full WebSocket URL instead of --addr.
+    #[arg(long)]
+    url: Option<String>,
+    /// flood, ping-pong, rate or idle.
+    #[arg(long, value_enum, default_value_t = Mode::PingPong)]
+    mode: Mode,
+    /// Connections at once.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    connections: u32,
+    /// Message size in bytes (at least 32: the sequence number and send time).
+    #[arg(long, default_value_t = 32)]
+    size: usize,
+    /// Binary messages instead of text.
+    #[arg(long)]
+    binary: bool,
+    /// How long to send (idle: how long to hold the connections).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Rate mode: messages per second over all connections.
+    #[arg(long, default_value_t = 10_000.0)]
+    rate: f64,
+    /// One JSON object on one line instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Connections opened at once while connecting: a burst of 10,000 SYNs overflows the backlog.
+const CONNECT_BATCH: usize = 200;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.size < payload::MIN_SIZE {
+        eprintln!("error: --size must be at least {} bytes", payload::MIN_SIZE);
+        return ExitCode::from(2);
+    }
+    if args.rate.is_nan() || args.rate <= 0.0 {
+        eprintln!("error: --rate must be above 0");
+        return ExitCode::from(2);
+    }
+    let url = args
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("ws://{}/echo", args.addr));
+    let plan = Arc::new(Plan {
+        mode: args.mode,
+        size: args.size,
+        text: !args.binary,
+        duration: args.duration,
+        per_connection_rate: args.rate / f64::from(args.connections),
+    });
+
+    let mut sockets = Vec::with_capacity(args.connections as usize);
+    let mut connect_errors = 0u64;
+    let mut first_connect_error = None;
+    let total = args.connections as usize;
+    while sockets.len() + (connect_errors as usize) < total {
+        let batch = CONNECT_BATCH.min(total - sockets.len() - connect_errors as usize);
+        let attempts = futures_util::future::join_all((0..batch).map(|_| load::open(&url))).await;
+        for attempt in attempts {
+            match attempt {
+                Ok(socket) => sockets.push(socket),
+                Err(error) => {
+                    connect_errors += 1;
+                    first_connect_error.get_or_insert(error);
+                }
+            }
+        }
+    }
+
+    let started = Instant::now();
+    let mut tally = Tally::new();
+    if args.mode == Mode::Idle {
+        tally = hold(sockets, &plan, started).await;
+    } else {
+        let tasks: Vec<_> = sockets
+            .into_iter()
+            .map(|socket| {
+                let plan = Arc::clone(&plan);
+                tokio::spawn(async move { load::run_connection(socket, &plan, started).await })
+            })
+            .collect();
+        for task in tasks {
+            match task.await {
+                Ok(result) => tally.merge(result),
+                Err(error) => tally.error(format!("a connection task failed: {error}")),
+            }
+        }
+    }
+    let elapsed = args.duration.as_secs_f64();
+    if connect_errors > 0 {
+        tally.errors += connect_errors;
+        tally.first_error = tally.first_error.or(first_connect_error);
+    }
+    report(&args, &tally, elapsed);
+    if tally.errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Idle mode: hold every connection for the duration; each second, one message on a few of
+/// them must still come back.
+async fn hold(mut sockets: Vec<load::Socket>, plan: &Plan, started: Instant) -> Tally {
+    const SAMPLE: usize = 10;
+    let mut tally = Tally::new();
+    let mut turn = 0usize;
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    while started.elapsed() < plan.duration && !sockets.is_empty() {
+        ticks.tick().await;
+        for _ in 0..SAMPLE.min(sockets.len()) {
+            turn = (turn + 7919) % sockets.len();
+            let socket = &mut sockets[turn];
+            let sent = started.elapsed().as_nanos() as u64;
+            let seq = tally.sent;
+            let bytes = payload::make(seq, sent, plan.size, plan.text);
+            let message = if plan.text {
+                Message::text(String::from_utf8(bytes).unwrap_or_default())
+            } else {
+                Message::binary(bytes)
+            };
+            tally.sent += 1;
+            if socket.send(message).await.is_err() {
+                tally.error(format!("connection {turn} could not send"));
+                continue;
+            }
+            let echo = tokio::time::timeout(load::DRAIN, socket.next()).await;
+            let data = match echo {
+                Ok(Some(Ok(Message::Text(text)))) => text.as_bytes().to_vec(),
+                Ok(Some(Ok(Message::Binary(bytes)))) => bytes.to_vec(),
+                other => {
+                    tally.error(format!("connection {turn} did not echo: {other:?}"));
+                    continue;
+                }
+            };
+            match payload::verify(&data, seq, plan.size, plan.text) {
+                Ok(sent) => {
+                    let now = started.elapsed().as_nanos() as u64;
+                    let _ = tally
+                        .latency
+                        .record((now.saturating_sub(sent) / 1000).max(1));
+                    tally.received += 1;
+                }
+                Err(error) => tally.error(error),
+            }
+        }
+    }
+    for socket in &mut sockets {
+        let _ = socket.close(None).await;
+    }
+    tally
+}
+
+fn report(args: &Args, tally: &Tally, seconds: f64) {
+    let rate = tally.received as f64 / seconds;
+    let q = |quantile: f64| tally.latency.value_at_quantile(quantile);
+    let mode = args
+        .mode
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_owned());
+    if args.json {
+        let line = serde_json::json!({
+            "mode": mode, "connections": args.connections, "size": args.size,
+            "type": if args.binary { "binary" } else { "text" }, "duration_s": seconds,
+            "sent": tally.sent, "received": tally.received, "errors": tally.errors,
+            "first_error": tally.first_error, "msgs_per_s": rate.round(),
+            "p50_us": q(0.5), "p90_us": q(0.9), "p99_us": q(0.99), "p999_us": q(0.999),
+            "max_us": tally.latency.max(),
+        });
+        println!("{line}");
+        return;
+    }
+    println!(
+        "{:<10} {:>6} {:>6} {:>9} {:>10} {:>10} {:>7} {:>11} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "mode",
+        "conns",
+        "size",
+        "duration",
+        "sent",
+        "received",
+        "errors",
+        "msgs/s",
+        "p50 µs",
+        "p90 µs",
+        "p99 µs",
+        "p99.9 µs",
+        "max µs"
+    );
+    println!(
+        "{:<10} {:>6} {:>6} {:>8.1}s {:>10} {:>10} {:>7} {:>11.0} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        mode,
+        args.connections,
+        args.size,
+        seconds,
+        tally.sent,
+        tally.received,
+        tally.errors,
+        rate,
+        q(0.5),
+        q(0.9),
+        q(0.99),
+        q(0.999),
+        tally.latency.max()
+    );
+    if let Some(error) = &tally.first_error {
+        eprintln!("first error: {error}");
+    }
+}
