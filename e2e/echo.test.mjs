@@ -95,3 +95,35 @@ test('the page connects with the scheme and host it was loaded from', async () =
   assert.deepEqual(sockets, [`${backend.url.replace('http://', 'ws://')}echo`]);
   await page.close();
 });
+
+test('binary messages round-trip as hex, and Close sends the chosen code and reason', async () => {
+  const page = await browser.newPage();
+  await page.goto(backend.url);
+  await page.click('#open');
+  await waitForLine(page, 'OPEN');
+
+  await page.fill('#input', 'de ad be ef');
+  await page.selectOption('#format', 'hex');
+  await page.click('#send');
+  await waitForLine(page, 'RESPONSE: <binary, 4 bytes> de ad be ef');
+  assert.equal(await page.inputValue('#input'), 'de ad be ef', 'typed text survives the echo');
+
+  await page.fill('#input', 'not hex');
+  await page.click('#send');
+  await page.locator('#input-error').waitFor();
+  assert.match(await page.innerText('#input-error'), /is not a hex digit/);
+
+  await page.fill('#close-code', '4000');
+  await page.fill('#close-reason', 'bye from e2e');
+  await page.click('#close');
+  await waitForLine(page, 'CLOSE (code 4000, reason: bye from e2e)');
+  assert.deepEqual(await logLines(page), [
+    'OPEN',
+    'SEND: <binary, 4 bytes> de ad be ef',
+    'RESPONSE: <binary, 4 bytes> de ad be ef',
+    'CLOSE (code 4000, reason: bye from e2e)',
+  ]);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: 'artifacts/page-phone.png', fullPage: true });
+  await page.close();
+});

@@ -172,18 +172,15 @@ fn going_away(why: &str) -> CloseReason {
     }
 }
 
-/// The close frame that answers the peer's: its code echoed back, or 1002 when the peer's code
-/// is one that must never be sent (RFC 6455 §7.4).
+/// The close frame that answers the peer's: its code and reason echoed back (this is an echo
+/// server), or 1002 when the peer's code is one that must never be sent (RFC 6455 §7.4).
 fn close_reply(reason: Option<CloseReason>) -> Option<CloseReason> {
     match reason {
         Some(reason) if !is_sendable_close_code(u16::from(reason.code)) => Some(CloseReason {
             code: CloseCode::Protocol,
             description: Some("invalid close code".into()),
         }),
-        Some(reason) => Some(CloseReason {
-            code: reason.code,
-            description: None,
-        }),
+        Some(reason) => Some(reason),
         None => None,
     }
 }
@@ -312,7 +309,7 @@ mod tests {
         .await;
         let reply = Some(CloseReason {
             code: CloseCode::Other(4000),
-            description: None,
+            description: Some("bye".into()),
         });
         assert_eq!(sent, vec![Message::Close(reply.clone())]);
         assert_eq!(ending, Ending::Closed(reply));

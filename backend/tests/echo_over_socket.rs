@@ -121,7 +121,14 @@ timed_test!(echoes_the_close_code_and_ends_the_connection, async {
         .await
         .expect("close");
     match next(&mut client).await {
-        Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::from(4000)),
+        Message::Close(Some(frame)) => {
+            assert_eq!(frame.code, CloseCode::from(4000));
+            assert_eq!(
+                frame.reason.as_str(),
+                "done testing",
+                "the reason is echoed too"
+            );
+        }
         other => panic!("expected the close code echoed, got {other:?}"),
     }
     // After the close handshake the server ends the connection: the stream finishes.

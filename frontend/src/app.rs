@@ -1,17 +1,17 @@
-//! The page: state in one reducer, the socket in its hook, two components to show them.
+//! The page: state in one reducer, the socket in its hook, three components to show them.
 
 use yew::{function_component, html, use_reducer, AttrValue, Callback, Html, Properties};
 
 use crate::{
-    components::{Controls, OutputLog},
+    components::{ConnectionPanel, MessagePanel, OutputLog},
     echo_url::echo_url_of_page,
     hooks::use_echo_socket,
-    state::State,
+    state::{Action, State},
 };
 
 #[derive(Properties, PartialEq, Default)]
 pub struct AppProps {
-    /// Where Open connects; by default the `/echo` of the server that served this page.
+    /// What the URL field starts with; by default the `/echo` of the server that served this page.
     #[prop_or_default]
     pub url: Option<AttrValue>,
 }
@@ -20,21 +20,23 @@ pub struct AppProps {
 pub fn App(props: &AppProps) -> Html {
     let state = use_reducer(State::default);
     let socket = use_echo_socket(state.dispatcher());
-    let url = props
+    let default_url = props
         .url
         .as_ref()
         .map_or_else(echo_url_of_page, |url| url.to_string());
-
-    let on_open = {
-        let open = socket.open.clone();
-        Callback::from(move |()| open.emit(url.clone()))
+    let on_clear = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |()| dispatch.dispatch(Action::Cleared))
     };
 
     html! {
         <main class="page">
-            <Controls phase={state.phase} {on_open} on_close={socket.close.clone()}
-                on_send={socket.send.clone()} />
-            <OutputLog lines={state.log.clone()} />
+            <div class="controls">
+                <ConnectionPanel phase={state.phase} {default_url} on_open={socket.open.clone()}
+                    on_close={socket.close.clone()} />
+                <MessagePanel phase={state.phase} on_send={socket.send.clone()} />
+            </div>
+            <OutputLog lines={state.log.clone()} {on_clear} />
         </main>
     }
 }

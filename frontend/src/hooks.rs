@@ -2,4 +2,4 @@
 
 pub mod use_echo_socket;
 
-pub use use_echo_socket::{use_echo_socket, EchoSocket};
+pub use use_echo_socket::{use_echo_socket, EchoSocket, OpenRequest};

@@ -7,6 +7,7 @@ pub mod app;
 pub mod components;
 pub mod echo_url;
 pub mod hooks;
+pub mod payload;
 pub mod state;
 
 #[cfg(test)]

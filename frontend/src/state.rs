@@ -81,6 +81,8 @@ pub enum Action {
     },
     /// Something failed; the connection may still be open.
     Failed(String),
+    /// The user emptied the log.
+    Cleared,
 }
 
 impl Reducible for State {
@@ -110,6 +112,7 @@ impl Reducible for State {
                 });
             }
             Action::Failed(text) => state.log.push(Line::Error(text)),
+            Action::Cleared => state.log.clear(),
         }
         state.into()
     }

@@ -7,7 +7,10 @@ use frontend::app::{App, AppProps};
 use gloo_timers::future::sleep;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use web_sys::{Element, HtmlButtonElement, HtmlElement, HtmlInputElement};
+use web_sys::{
+    Element, HtmlButtonElement, HtmlElement, HtmlInputElement, HtmlSelectElement,
+    HtmlTextAreaElement,
+};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -92,7 +95,7 @@ async fn settle() {
 async fn open_send_close_against_the_backend() {
     let root = mount(ECHO_URL).await;
     assert_eq!(
-        find::<HtmlInputElement>(&root, "#input").value(),
+        find::<HtmlTextAreaElement>(&root, "#input").value(),
         "Hello world!"
     );
 
@@ -101,7 +104,7 @@ async fn open_send_close_against_the_backend() {
     click(&root, "#send");
     wait_for_line(&root, "RESPONSE: Hello world!").await;
 
-    find::<HtmlInputElement>(&root, "#input").set_value("second ✓");
+    find::<HtmlTextAreaElement>(&root, "#input").set_value("second ✓");
     click(&root, "#send");
     wait_for_line(&root, "RESPONSE: second ✓").await;
 
@@ -150,7 +153,7 @@ async fn enter_in_the_input_sends() {
     let root = mount(ECHO_URL).await;
     click(&root, "#open");
     wait_for_line(&root, "OPEN").await;
-    let input = find::<HtmlInputElement>(&root, "#input");
+    let input = find::<HtmlTextAreaElement>(&root, "#input");
     input.set_value("by keyboard");
     let init = web_sys::KeyboardEventInit::new();
     init.set_key("Enter");
@@ -169,7 +172,7 @@ async fn markup_is_shown_as_text() {
     click(&root, "#open");
     wait_for_line(&root, "OPEN").await;
     let payload = "<img src=x onerror=alert(1)><b>bold</b>";
-    find::<HtmlInputElement>(&root, "#input").set_value(payload);
+    find::<HtmlTextAreaElement>(&root, "#input").set_value(payload);
     click(&root, "#send");
     wait_for_line(&root, &format!("RESPONSE: {payload}")).await;
     let output = find::<HtmlElement>(&root, "#output");
@@ -216,4 +219,152 @@ async fn an_invalid_url_logs_the_browser_error() {
         "the browser says what is wrong: {lines:?}"
     );
     assert!(!find::<HtmlButtonElement>(&root, "#open").disabled());
+}
+
+/// Types `text` into the message box as `format` (text, hex, base64).
+fn compose(root: &Element, text: &str, format: &str) {
+    find::<HtmlTextAreaElement>(root, "#input").set_value(text);
+    find::<HtmlSelectElement>(root, "#format").set_value(format);
+}
+
+fn press_enter(root: &Element, shift: bool) -> bool {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key("Enter");
+    init.set_shift_key(shift);
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    let event =
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).expect("event");
+    find::<HtmlTextAreaElement>(root, "#input")
+        .dispatch_event(&event)
+        .expect("dispatch")
+}
+
+#[wasm_bindgen_test]
+async fn binary_as_hex_and_base64_round_trips_and_shows_as_hex() {
+    let root = mount(ECHO_URL).await;
+    click(&root, "#open");
+    wait_for_line(&root, "OPEN").await;
+    compose(&root, "00 01 fe ff", "hex");
+    click(&root, "#send");
+    wait_for_line(&root, "RESPONSE: <binary, 4 bytes> 00 01 fe ff").await;
+    compose(&root, "aGk=", "base64");
+    find::<HtmlInputElement>(&root, "#close-code").set_value("4321");
+    click(&root, "#send");
+    let lines = wait_for_line(&root, "RESPONSE: <binary, 2 bytes> 68 69").await;
+    // What was typed survives the page re-rendering for the new log lines.
+    assert_eq!(find::<HtmlTextAreaElement>(&root, "#input").value(), "aGk=");
+    assert_eq!(
+        find::<HtmlSelectElement>(&root, "#format").value(),
+        "base64"
+    );
+    assert_eq!(
+        find::<HtmlInputElement>(&root, "#close-code").value(),
+        "4321"
+    );
+    find::<HtmlInputElement>(&root, "#close-code").set_value("1000");
+    assert!(
+        lines.contains(&"SEND: <binary, 4 bytes> 00 01 fe ff".to_owned()),
+        "{lines:?}"
+    );
+    click(&root, "#close");
+    wait_for_line(&root, "CLOSE (code 1000)").await;
+}
+
+#[wasm_bindgen_test]
+async fn bad_hex_is_explained_inline_and_nothing_is_sent() {
+    let root = mount(ECHO_URL).await;
+    click(&root, "#open");
+    wait_for_line(&root, "OPEN").await;
+    compose(&root, "00 zz", "hex");
+    click(&root, "#send");
+    settle().await;
+    let error = find::<HtmlElement>(&root, "#input-error")
+        .text_content()
+        .unwrap_or_default();
+    assert!(error.contains("“z” is not a hex digit"), "{error}");
+    assert_eq!(log(&root), ["OPEN"], "nothing sent");
+    compose(&root, "0a", "hex");
+    click(&root, "#send");
+    wait_for_line(&root, "RESPONSE: <binary, 1 bytes> 0a").await;
+    assert!(
+        root.query_selector("#input-error")
+            .expect("query")
+            .is_none(),
+        "the error went away"
+    );
+    click(&root, "#close");
+    wait_for_line(&root, "CLOSE (code 1000)").await;
+}
+
+#[wasm_bindgen_test]
+async fn close_with_a_chosen_code_and_reason() {
+    let root = mount(ECHO_URL).await;
+    click(&root, "#open");
+    wait_for_line(&root, "OPEN").await;
+    find::<HtmlInputElement>(&root, "#close-code").set_value("4000");
+    find::<HtmlInputElement>(&root, "#close-reason").set_value("done testing");
+    click(&root, "#close");
+    // The backend echoes the code and the reason.
+    let lines = wait_for_line(&root, "CLOSE (code 4000, reason: done testing)").await;
+    assert_eq!(lines, ["OPEN", "CLOSE (code 4000, reason: done testing)"]);
+}
+
+#[wasm_bindgen_test]
+async fn a_close_code_the_browser_refuses_is_an_error_and_the_socket_stays_open() {
+    let root = mount(ECHO_URL).await;
+    click(&root, "#open");
+    wait_for_line(&root, "OPEN").await;
+    find::<HtmlInputElement>(&root, "#close-code").set_value("1005");
+    click(&root, "#close");
+    settle().await;
+    let lines = log(&root);
+    assert!(
+        lines.len() == 2 && lines[1].starts_with("ERROR: "),
+        "{lines:?}"
+    );
+    assert_eq!(
+        find::<HtmlElement>(&root, "#phase")
+            .text_content()
+            .as_deref(),
+        Some("open")
+    );
+    find::<HtmlInputElement>(&root, "#close-code").set_value("1000");
+    click(&root, "#close");
+    wait_for_line(&root, "CLOSE (code 1000)").await;
+}
+
+#[wasm_bindgen_test]
+async fn shift_enter_adds_a_line_and_clear_empties_the_log() {
+    let root = mount(ECHO_URL).await;
+    click(&root, "#open");
+    wait_for_line(&root, "OPEN").await;
+    compose(&root, "two\nlines", "text");
+    assert!(
+        press_enter(&root, true),
+        "Shift+Enter is left to the text box (not cancelled)"
+    );
+    settle().await;
+    assert_eq!(log(&root), ["OPEN"], "Shift+Enter does not send");
+    assert!(!press_enter(&root, false), "Enter is taken over");
+    wait_for_line(&root, "RESPONSE: two\nlines").await;
+    click(&root, "#clear");
+    settle().await;
+    assert!(log(&root).is_empty(), "{:?}", log(&root));
+    click(&root, "#close");
+    wait_for_line(&root, "CLOSE (code 1000)").await;
+}
+
+#[wasm_bindgen_test]
+async fn the_url_field_decides_where_open_connects() {
+    let root = mount("ws://127.0.0.1:9/echo").await;
+    find::<HtmlInputElement>(&root, "#url").set_value(ECHO_URL);
+    click(&root, "#open");
+    wait_for_line(&root, "OPEN").await;
+    assert!(
+        find::<HtmlInputElement>(&root, "#url").disabled(),
+        "fixed while connected"
+    );
+    click(&root, "#close");
+    wait_for_line(&root, "CLOSE (code 1000)").await;
 }

@@ -14,24 +14,32 @@ use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
 use wasm_bindgen::{JsCast, JsValue};
 use yew::{hook, use_mut_ref, Callback, UseReducerDispatcher};
 
-use crate::state::{Action, State};
-
-/// Close code sent when the user clicks Close: normal closure.
-const NORMAL_CLOSURE: u16 = 1000;
+use crate::{
+    payload::{binary_display, Outgoing},
+    state::{Action, State},
+};
 
 /// The live connection: the raw socket for state and close, a queue into gloo's sink for sends.
 struct Connection {
     raw: web_sys::WebSocket,
-    outgoing: UnboundedSender<String>,
+    outgoing: UnboundedSender<Outgoing>,
+}
+
+/// Where Open connects, and the subprotocols it offers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenRequest {
+    pub url: String,
+    pub protocols: Vec<String>,
 }
 
 /// What the page can do with the socket. Each call is a no-op in the wrong state, as on the
 /// original page: Open while a socket exists, Send or Close while there is none.
 #[derive(Clone, PartialEq)]
 pub struct EchoSocket {
-    pub open: Callback<String>,
-    pub send: Callback<String>,
-    pub close: Callback<()>,
+    pub open: Callback<OpenRequest>,
+    pub send: Callback<Outgoing>,
+    /// Close with this code and reason.
+    pub close: Callback<(u16, String)>,
 }
 
 #[hook]
@@ -41,11 +49,12 @@ pub fn use_echo_socket(dispatch: UseReducerDispatcher<State>) -> EchoSocket {
     let open = {
         let connection = connection.clone();
         let dispatch = dispatch.clone();
-        Callback::from(move |url: String| {
+        Callback::from(move |request: OpenRequest| {
             if connection.borrow().is_some() {
                 return;
             }
-            match connect(&url) {
+            let OpenRequest { url, protocols } = request;
+            match connect(&url, &protocols) {
                 Ok((raw, socket)) => {
                     let (outgoing, queued) = unbounded();
                     *connection.borrow_mut() = Some(Connection {
@@ -70,23 +79,26 @@ pub fn use_echo_socket(dispatch: UseReducerDispatcher<State>) -> EchoSocket {
     let send = {
         let connection = connection.clone();
         let dispatch = dispatch.clone();
-        Callback::from(move |text: String| {
+        Callback::from(move |message: Outgoing| {
             let connection = connection.borrow();
             let Some(open) = connection.as_ref().filter(|c| is_open(&c.raw)) else {
                 return;
             };
-            if open.outgoing.unbounded_send(text.clone()).is_ok() {
-                dispatch.dispatch(Action::Sent(text));
+            let line = message.display();
+            if open.outgoing.unbounded_send(message).is_ok() {
+                dispatch.dispatch(Action::Sent(line));
             }
         })
     };
 
-    let close = Callback::from(move |()| {
+    let close = Callback::from(move |(code, reason): (u16, String)| {
         let connection = connection.borrow();
         let Some(live) = connection.as_ref() else {
             return;
         };
-        match live.raw.close_with_code(NORMAL_CLOSURE) {
+        // The browser refuses codes other than 1000 and 3000-4999, and reasons over 123 bytes,
+        // with an exception whose message ends up on an ERROR line.
+        match live.raw.close_with_code_and_reason(code, &reason) {
             Ok(()) => dispatch.dispatch(Action::Closing),
             Err(error) => dispatch.dispatch(Action::Failed(js_error_text(&error))),
         }
@@ -95,9 +107,16 @@ pub fn use_echo_socket(dispatch: UseReducerDispatcher<State>) -> EchoSocket {
     EchoSocket { open, send, close }
 }
 
-/// Creates the socket; an invalid URL fails here, synchronously, with the browser's message.
-fn connect(url: &str) -> Result<(web_sys::WebSocket, WebSocket), String> {
-    let raw = web_sys::WebSocket::new(url).map_err(|error| js_error_text(&error))?;
+/// Creates the socket; an invalid URL or subprotocol fails here, synchronously, with the
+/// browser's message.
+fn connect(url: &str, protocols: &[String]) -> Result<(web_sys::WebSocket, WebSocket), String> {
+    let raw = if protocols.is_empty() {
+        web_sys::WebSocket::new(url)
+    } else {
+        let list: js_sys::Array = protocols.iter().map(|p| JsValue::from_str(p)).collect();
+        web_sys::WebSocket::new_with_str_sequence(url, &list)
+    }
+    .map_err(|error| js_error_text(&error))?;
     let socket = WebSocket::try_from(raw.clone()).map_err(|error| error.to_string())?;
     Ok((raw, socket))
 }
@@ -108,14 +127,14 @@ fn is_open(raw: &web_sys::WebSocket) -> bool {
 
 enum Input {
     Socket(Result<Message, WebSocketError>),
-    Send(String),
+    Send(Outgoing),
 }
 
 /// Runs one connection from connecting to its close event, then frees the slot for Open.
 async fn run(
     raw: web_sys::WebSocket,
     mut socket: WebSocket,
-    queued: UnboundedReceiver<String>,
+    queued: UnboundedReceiver<Outgoing>,
     url: String,
     dispatch: UseReducerDispatcher<State>,
     slot: Rc<RefCell<Option<Connection>>>,
@@ -146,8 +165,12 @@ async fn run(
                 break;
             }
             Input::Socket(Err(error)) => dispatch.dispatch(Action::Failed(error.to_string())),
-            Input::Send(text) => {
-                if let Err(error) = sink.send(Message::Text(text)).await {
+            Input::Send(outgoing) => {
+                let message = match outgoing {
+                    Outgoing::Text(text) => Message::Text(text),
+                    Outgoing::Binary(bytes) => Message::Bytes(bytes),
+                };
+                if let Err(error) = sink.send(message).await {
                     dispatch.dispatch(Action::Failed(format!("could not send: {error}")));
                 }
             }
@@ -160,10 +183,7 @@ async fn run(
 fn display(message: Message) -> String {
     match message {
         Message::Text(text) => text,
-        Message::Bytes(bytes) => {
-            let hex: Vec<String> = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-            format!("<binary, {} bytes> {}", bytes.len(), hex.join(" "))
-        }
+        Message::Bytes(bytes) => binary_display(&bytes),
     }
 }
 

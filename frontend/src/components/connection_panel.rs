@@ -1,0 +1,119 @@
+//! Where to connect and with which subprotocols; Open; Close with a chosen code and reason.
+
+use web_sys::HtmlInputElement;
+use yew::{
+    function_component, html, use_effect_with, use_node_ref, use_state, Callback, Html, NodeRef,
+    Properties,
+};
+
+use crate::{hooks::OpenRequest, state::Phase};
+
+#[derive(Properties, PartialEq)]
+pub struct ConnectionPanelProps {
+    pub phase: Phase,
+    /// What the URL field starts with: the page's own `/echo`.
+    pub default_url: String,
+    pub on_open: Callback<OpenRequest>,
+    pub on_close: Callback<(u16, String)>,
+}
+
+fn value(input: &NodeRef) -> String {
+    input
+        .cast::<HtmlInputElement>()
+        .map(|i| i.value())
+        .unwrap_or_default()
+}
+
+#[function_component]
+pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
+    let (url, protocols, code, reason) = (
+        use_node_ref(),
+        use_node_ref(),
+        use_node_ref(),
+        use_node_ref(),
+    );
+    let close_error = use_state(|| None::<String>);
+    // Set once: a `value` attribute would put them back on every render, over what was typed.
+    {
+        let (url, code, default_url) = (url.clone(), code.clone(), props.default_url.clone());
+        use_effect_with((), move |()| {
+            for (field, initial) in [(&url, default_url.as_str()), (&code, "1000")] {
+                if let Some(input) = field.cast::<HtmlInputElement>() {
+                    input.set_value(initial);
+                }
+            }
+        });
+    }
+
+    let on_open = {
+        let (url, protocols, on_open) = (url.clone(), protocols.clone(), props.on_open.clone());
+        Callback::from(move |_| {
+            let protocols = value(&protocols)
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect();
+            on_open.emit(OpenRequest {
+                url: value(&url).trim().to_owned(),
+                protocols,
+            });
+        })
+    };
+    let on_close = {
+        let (code, reason, on_close, close_error) = (
+            code.clone(),
+            reason.clone(),
+            props.on_close.clone(),
+            close_error.clone(),
+        );
+        Callback::from(move |_| match value(&code).trim().parse::<u16>() {
+            Ok(number) => {
+                close_error.set(None);
+                on_close.emit((number, value(&reason)));
+            }
+            Err(_) => close_error.set(Some(
+                "The close code must be a number, e.g. 1000 or 4000.".into(),
+            )),
+        })
+    };
+    let phase = props.phase;
+
+    html! {
+        <fieldset class="panel">
+            <legend>{"Connection"}</legend>
+            <label for="url">{"URL"}</label>
+            <input id="url" type="url" ref={url} disabled={phase != Phase::Closed} />
+            <label for="protocols">{"Subprotocols (comma-separated, optional)"}</label>
+            <input id="protocols" type="text" ref={protocols} disabled={phase != Phase::Closed} />
+            <div class="buttons">
+                <button id="open" type="button" disabled={phase != Phase::Closed} onclick={on_open}>
+                    {"Open"}
+                </button>
+                <button id="close" type="button"
+                    disabled={!matches!(phase, Phase::Connecting | Phase::Open)} onclick={on_close}>
+                    {"Close"}
+                </button>
+            </div>
+            <div class="close-row">
+                <label for="close-code">{"Close code"}</label>
+                <input id="close-code" type="number" ref={code} min="1000" max="4999" />
+                <label for="close-reason">{"reason"}</label>
+                <input id="close-reason" type="text" ref={reason} maxlength="123" />
+            </div>
+            if let Some(error) = (*close_error).clone() {
+                <p id="close-error" class="error" role="alert">{error}</p>
+            }
+            <p class="phase">{"Connection: "}<span id="phase">{phase_name(phase)}</span></p>
+        </fieldset>
+    }
+}
+
+fn phase_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Closed => "closed",
+        Phase::Connecting => "connecting",
+        Phase::Open => "open",
+        Phase::Closing => "closing",
+    }
+}
