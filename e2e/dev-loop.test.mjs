@@ -84,7 +84,7 @@ test('Open / Send / Close work on the trunk serve page through its /echo proxy',
   const sockets = [];
   page.on('websocket', (socket) => sockets.push(socket.url()));
   await page.goto(pageUrl);
-  const line = (text) => page.locator('#output .line').filter({ hasText: new RegExp(`^${text}$`) })
+  const line = (text) => page.locator('#output .line .text').filter({ hasText: new RegExp(`^${text}$`) })
     .first().waitFor({ timeout: 10_000 });
 
   await page.click('#open');

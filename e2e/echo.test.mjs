@@ -25,12 +25,12 @@ after(async () => {
 
 /** The log's lines, as the user reads them. */
 async function logLines(page) {
-  return page.locator('#output .line').allInnerTexts();
+  return page.locator('#output .line .text').allInnerTexts();
 }
 
 /** Waits until the log has `line` (exactly), up to 10 s. */
 async function waitForLine(page, line) {
-  await page.locator('#output .line').filter({ hasText: new RegExp(`^${escape(line)}$`) })
+  await page.locator('#output .line .text').filter({ hasText: new RegExp(`^${escape(line)}$`) })
     .first().waitFor({ timeout: 10_000 });
 }
 

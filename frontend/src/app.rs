@@ -1,9 +1,9 @@
-//! The page: state in one reducer, the socket in its hook, three components to show them.
+//! The page: state in one reducer, the socket in its hook, components to show and drive them.
 
 use yew::{function_component, html, use_reducer, AttrValue, Callback, Html, Properties};
 
 use crate::{
-    components::{ConnectionPanel, MessagePanel, OutputLog},
+    components::{ConnectionPanel, MessagePanel, OutputLog, StatsPanel, TickerPanel},
     echo_url::echo_url_of_page,
     hooks::use_echo_socket,
     state::{Action, State},
@@ -35,8 +35,10 @@ pub fn App(props: &AppProps) -> Html {
                 <ConnectionPanel phase={state.phase} {default_url} on_open={socket.open.clone()}
                     on_close={socket.close.clone()} />
                 <MessagePanel phase={state.phase} on_send={socket.send.clone()} />
+                <TickerPanel phase={state.phase} on_send={socket.send.clone()} />
+                <StatsPanel state={state.clone()} />
             </div>
-            <OutputLog lines={state.log.clone()} {on_clear} />
+            <OutputLog state={state.clone()} {on_clear} />
         </main>
     }
 }

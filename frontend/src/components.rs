@@ -3,7 +3,11 @@
 pub mod connection_panel;
 pub mod message_panel;
 pub mod output_log;
+pub mod stats_panel;
+pub mod ticker_panel;
 
 pub use connection_panel::ConnectionPanel;
 pub use message_panel::MessagePanel;
 pub use output_log::OutputLog;
+pub use stats_panel::StatsPanel;
+pub use ticker_panel::TickerPanel;

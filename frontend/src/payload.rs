@@ -29,6 +29,13 @@ pub enum Outgoing {
 
 impl Outgoing {
     /// The text of its SEND line: text as is, binary as size and hex (as RESPONSE shows it).
+    pub fn size(&self) -> usize {
+        match self {
+            Outgoing::Text(text) => text.len(),
+            Outgoing::Binary(bytes) => bytes.len(),
+        }
+    }
+
     pub fn display(&self) -> String {
         match self {
             Outgoing::Text(text) => text.clone(),

@@ -1,8 +1,13 @@
-//! The connection's state and the output log, changed only through [`Action`]s.
+//! The connection's state, the output log and the figures shown beside it, changed only
+//! through [`Action`]s. Times (milliseconds since the epoch) come in the actions, so the
+//! reducer stays a pure function.
 
-use std::rc::Rc;
+use std::{collections::VecDeque, rc::Rc};
 
 use yew::Reducible;
+
+/// Entries kept; older ones are dropped (and counted) so a long session stays fast.
+pub const MAX_ENTRIES: usize = 10_000;
 
 /// Where the connection is; it decides which buttons do something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -15,7 +20,7 @@ pub enum Phase {
 }
 
 /// One line of the output log, as the original page wrote them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Line {
     Open,
     Send(String),
@@ -55,34 +60,104 @@ impl Line {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct State {
-    pub phase: Phase,
-    pub log: Vec<Line>,
+/// Which way a data message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Out,
+    In,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A logged event with what the log shows beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Milliseconds since the epoch.
+    pub at: f64,
+    pub line: Line,
+    /// For data messages: direction, text or binary, size in bytes.
+    pub data: Option<(Direction, bool, usize)>,
+    /// For an echo: time since the matching message was sent.
+    pub rtt_ms: Option<f64>,
+}
+
+/// A data message as the socket hook reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataEvent {
+    pub at: f64,
+    /// What the log shows: the text, or `<binary, N bytes> …`.
+    pub display: String,
+    pub binary: bool,
+    pub size: usize,
+}
+
+/// Messages and bytes each way, round-trip times, uptime.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Stats {
+    pub sent: u64,
+    pub sent_bytes: u64,
+    pub received: u64,
+    pub received_bytes: u64,
+    pub rtts_ms: Vec<f64>,
+    pub opened_at: Option<f64>,
+}
+
+impl Stats {
+    /// Minimum, mean and 99th percentile of the round-trip times, in ms.
+    pub fn rtt_summary(&self) -> Option<(f64, f64, f64)> {
+        if self.rtts_ms.is_empty() {
+            return None;
+        }
+        let mut sorted = self.rtts_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        let mean = sorted.iter().sum::<f64>() / sorted.len() as f64;
+        let p99 = sorted[((sorted.len() as f64 * 0.99).ceil() as usize).clamp(1, sorted.len()) - 1];
+        Some((sorted[0], mean, p99))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct State {
+    pub phase: Phase,
+    pub log: VecDeque<Entry>,
+    /// Entries dropped from the front because of [`MAX_ENTRIES`].
+    pub dropped: usize,
+    pub stats: Stats,
+    /// Send times of messages whose echo has not come back yet, oldest first.
+    in_flight: VecDeque<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// A socket was created and is connecting.
     Connecting,
     /// The socket's open event fired.
-    Opened,
+    Opened { at: f64 },
     /// A message was handed to the socket.
-    Sent(String),
-    /// A message arrived, already turned into display text.
-    Received(String),
+    Sent(DataEvent),
+    /// A message arrived.
+    Received(DataEvent),
     /// The user asked to close.
     Closing,
     /// The socket's close event fired.
     Closed {
+        at: f64,
         code: u16,
         reason: String,
         was_clean: bool,
     },
     /// Something failed; the connection may still be open.
-    Failed(String),
+    Failed { at: f64, text: String },
     /// The user emptied the log.
     Cleared,
+}
+
+impl State {
+    fn push(&mut self, entry: Entry) {
+        self.log.push_back(entry);
+        if self.log.len() > MAX_ENTRIES {
+            self.log.pop_front();
+            self.dropped += 1;
+        }
+    }
 }
 
 impl Reducible for State {
@@ -90,29 +165,76 @@ impl Reducible for State {
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut state = (*self).clone();
+        let plain = |at, line| Entry {
+            at,
+            line,
+            data: None,
+            rtt_ms: None,
+        };
         match action {
             Action::Connecting => state.phase = Phase::Connecting,
-            Action::Opened => {
+            Action::Opened { at } => {
                 state.phase = Phase::Open;
-                state.log.push(Line::Open);
+                state.stats = Stats {
+                    opened_at: Some(at),
+                    ..Stats::default()
+                };
+                state.in_flight.clear();
+                state.push(plain(at, Line::Open));
             }
-            Action::Sent(text) => state.log.push(Line::Send(text)),
-            Action::Received(text) => state.log.push(Line::Response(text)),
+            Action::Sent(event) => {
+                state.stats.sent += 1;
+                state.stats.sent_bytes += event.size as u64;
+                state.in_flight.push_back(event.at);
+                state.push(Entry {
+                    at: event.at,
+                    line: Line::Send(event.display),
+                    data: Some((Direction::Out, event.binary, event.size)),
+                    rtt_ms: None,
+                });
+            }
+            Action::Received(event) => {
+                state.stats.received += 1;
+                state.stats.received_bytes += event.size as u64;
+                // An echo server answers in order: this echoes the oldest message in flight.
+                let rtt_ms = state
+                    .in_flight
+                    .pop_front()
+                    .map(|sent| (event.at - sent).max(0.0));
+                if let Some(rtt) = rtt_ms {
+                    state.stats.rtts_ms.push(rtt);
+                }
+                state.push(Entry {
+                    at: event.at,
+                    line: Line::Response(event.display),
+                    data: Some((Direction::In, event.binary, event.size)),
+                    rtt_ms,
+                });
+            }
             Action::Closing => state.phase = Phase::Closing,
             Action::Closed {
+                at,
                 code,
                 reason,
                 was_clean,
             } => {
                 state.phase = Phase::Closed;
-                state.log.push(Line::Close {
-                    code,
-                    reason,
-                    was_clean,
-                });
+                state.stats.opened_at = None;
+                state.in_flight.clear();
+                state.push(plain(
+                    at,
+                    Line::Close {
+                        code,
+                        reason,
+                        was_clean,
+                    },
+                ));
             }
-            Action::Failed(text) => state.log.push(Line::Error(text)),
-            Action::Cleared => state.log.clear(),
+            Action::Failed { at, text } => state.push(plain(at, Line::Error(text))),
+            Action::Cleared => {
+                state.log.clear();
+                state.dropped = 0;
+            }
         }
         state.into()
     }
@@ -130,23 +252,36 @@ mod tests {
             .fold(Rc::new(State::default()), State::reduce)
     }
 
+    fn data(at: f64, display: &str) -> DataEvent {
+        DataEvent {
+            at,
+            display: display.to_owned(),
+            binary: false,
+            size: display.len(),
+        }
+    }
+
+    fn texts(state: &State) -> Vec<String> {
+        state.log.iter().map(|entry| entry.line.text()).collect()
+    }
+
     #[wasm_bindgen_test]
     fn a_full_session_logs_the_original_lines() {
         let state = run(vec![
             Action::Connecting,
-            Action::Opened,
-            Action::Sent("Hello world!".into()),
-            Action::Received("Hello world!".into()),
+            Action::Opened { at: 0.0 },
+            Action::Sent(data(1.0, "Hello world!")),
+            Action::Received(data(3.5, "Hello world!")),
             Action::Closing,
             Action::Closed {
+                at: 5.0,
                 code: 1000,
                 reason: String::new(),
                 was_clean: true,
             },
         ]);
-        let lines: Vec<String> = state.log.iter().map(Line::text).collect();
         assert_eq!(
-            lines,
+            texts(&state),
             [
                 "OPEN",
                 "SEND: Hello world!",
@@ -158,20 +293,71 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    fn echoes_are_matched_to_sends_in_order_for_their_round_trip() {
+        let state = run(vec![
+            Action::Opened { at: 0.0 },
+            Action::Sent(data(10.0, "a")),
+            Action::Sent(data(11.0, "b")),
+            Action::Received(data(12.5, "a")),
+            Action::Received(data(20.0, "b")),
+        ]);
+        let rtts: Vec<Option<f64>> = state.log.iter().map(|e| e.rtt_ms).collect();
+        assert_eq!(rtts, [None, None, None, Some(2.5), Some(9.0)]);
+        assert_eq!(state.stats.rtt_summary(), Some((2.5, 5.75, 9.0)));
+        assert_eq!(
+            (
+                state.stats.sent,
+                state.stats.received,
+                state.stats.sent_bytes
+            ),
+            (2, 2, 2)
+        );
+        assert_eq!(state.log[1].data, Some((Direction::Out, false, 1)));
+    }
+
+    #[wasm_bindgen_test]
+    fn an_unmatched_message_has_no_round_trip() {
+        let state = run(vec![
+            Action::Opened { at: 0.0 },
+            Action::Received(data(1.0, "server push")),
+        ]);
+        assert_eq!(state.log[1].rtt_ms, None);
+        assert_eq!(state.stats.rtt_summary(), None);
+    }
+
+    #[wasm_bindgen_test]
+    fn the_log_keeps_the_newest_entries_and_counts_the_dropped() {
+        let mut actions = vec![Action::Opened { at: 0.0 }];
+        actions.extend((0..MAX_ENTRIES + 5).map(|i| Action::Failed {
+            at: i as f64,
+            text: i.to_string(),
+        }));
+        let state = run(actions);
+        assert_eq!(state.log.len(), MAX_ENTRIES);
+        assert_eq!(state.dropped, 6);
+        assert_eq!(
+            state.log.back().map(|e| e.line.text()),
+            Some(format!("ERROR: {}", MAX_ENTRIES + 4))
+        );
+        let cleared = State::reduce(state, Action::Cleared);
+        assert!(cleared.log.is_empty() && cleared.dropped == 0);
+    }
+
+    #[wasm_bindgen_test]
     fn phases_follow_the_socket() {
         assert_eq!(run(vec![Action::Connecting]).phase, Phase::Connecting);
         assert_eq!(
-            run(vec![Action::Connecting, Action::Opened]).phase,
+            run(vec![Action::Connecting, Action::Opened { at: 0.0 }]).phase,
             Phase::Open
-        );
-        assert_eq!(
-            run(vec![Action::Connecting, Action::Opened, Action::Closing]).phase,
-            Phase::Closing
         );
         let failed = run(vec![
             Action::Connecting,
-            Action::Failed("refused".into()),
+            Action::Failed {
+                at: 0.0,
+                text: "refused".into(),
+            },
             Action::Closed {
+                at: 0.0,
                 code: 1006,
                 reason: String::new(),
                 was_clean: false,
@@ -179,7 +365,7 @@ mod tests {
         ]);
         assert_eq!(failed.phase, Phase::Closed);
         assert_eq!(
-            failed.log.last().map(Line::text).as_deref(),
+            texts(&failed).last().map(String::as_str),
             Some("CLOSE (code 1006, not clean)")
         );
     }
@@ -192,5 +378,14 @@ mod tests {
             was_clean: true,
         };
         assert_eq!(line.text(), "CLOSE (code 4000, reason: bye now)");
+    }
+
+    #[wasm_bindgen_test]
+    fn rtt_p99_of_many() {
+        let stats = Stats {
+            rtts_ms: (1..=200).map(f64::from).collect(),
+            ..Stats::default()
+        };
+        assert_eq!(stats.rtt_summary(), Some((1.0, 100.5, 198.0)));
     }
 }

@@ -60,7 +60,7 @@ fn click(root: &Element, id: &str) {
 
 fn log(root: &Element) -> Vec<String> {
     let lines = root
-        .query_selector_all("#output .line")
+        .query_selector_all("#output .line .text")
         .expect("query lines");
     (0..lines.length())
         .filter_map(|i| lines.item(i))
@@ -365,6 +365,86 @@ async fn the_url_field_decides_where_open_connects() {
         find::<HtmlInputElement>(&root, "#url").disabled(),
         "fixed while connected"
     );
+    click(&root, "#close");
+    wait_for_line(&root, "CLOSE (code 1000)").await;
+}
+
+#[wasm_bindgen_test]
+async fn echoes_show_their_round_trip_and_the_stats_add_up() {
+    let root = mount(ECHO_URL).await;
+    click(&root, "#open");
+    wait_for_line(&root, "OPEN").await;
+    compose(&root, "12345", "text");
+    click(&root, "#send");
+    wait_for_line(&root, "RESPONSE: 12345").await;
+    compose(&root, "00 ff", "hex");
+    click(&root, "#send");
+    wait_for_line(&root, "RESPONSE: <binary, 2 bytes> 00 ff").await;
+    settle().await;
+
+    let rtts = root
+        .query_selector_all("#output .line .rtt")
+        .expect("query");
+    assert_eq!(rtts.length(), 2, "one round trip per echo");
+    let metas: Vec<String> = {
+        let nodes = root
+            .query_selector_all("#output .line .meta")
+            .expect("query");
+        (0..nodes.length())
+            .filter_map(|i| nodes.item(i))
+            .filter_map(|n| n.text_content())
+            .collect()
+    };
+    assert!(metas[1].ends_with("↑ text 5 B"), "{metas:?}");
+    assert!(metas[4].ends_with("↓ binary 2 B"), "{metas:?}");
+    let text = |id: &str| {
+        find::<HtmlElement>(&root, id)
+            .text_content()
+            .unwrap_or_default()
+    };
+    assert_eq!(text("#stat-sent"), "2 msgs, 7 B");
+    assert_eq!(text("#stat-received"), "2 msgs, 7 B");
+    assert!(text("#stat-rtt").ends_with(" ms"), "{}", text("#stat-rtt"));
+    assert!(
+        text("#stat-uptime").starts_with("0:00:0"),
+        "{}",
+        text("#stat-uptime")
+    );
+    click(&root, "#close");
+    wait_for_line(&root, "CLOSE (code 1000)").await;
+    assert_eq!(text("#stat-uptime"), "–", "no uptime once closed");
+}
+
+#[wasm_bindgen_test]
+async fn the_ticker_sends_the_time_until_stopped() {
+    let root = mount(ECHO_URL).await;
+    assert!(
+        find::<HtmlButtonElement>(&root, "#ticker-start").disabled(),
+        "needs an open connection"
+    );
+    click(&root, "#open");
+    wait_for_line(&root, "OPEN").await;
+    find::<HtmlInputElement>(&root, "#ticker-ms").set_value("5");
+    click(&root, "#ticker-start");
+    settle().await;
+    let error = find::<HtmlElement>(&root, "#ticker-error")
+        .text_content()
+        .unwrap_or_default();
+    assert!(error.contains("at least 10"), "{error}");
+
+    find::<HtmlInputElement>(&root, "#ticker-ms").set_value("50");
+    click(&root, "#ticker-start");
+    sleep(Duration::from_millis(400)).await;
+    click(&root, "#ticker-stop");
+    settle().await;
+    let responses = log(&root)
+        .iter()
+        .filter(|l| l.starts_with("RESPONSE: 20"))
+        .count();
+    assert!(responses >= 3, "several ticks echoed: {:?}", log(&root));
+    let settled = log(&root).len();
+    sleep(Duration::from_millis(300)).await;
+    assert_eq!(log(&root).len(), settled, "nothing more after Stop");
     click(&root, "#close");
     wait_for_line(&root, "CLOSE (code 1000)").await;
 }

@@ -16,8 +16,17 @@ use yew::{hook, use_mut_ref, Callback, UseReducerDispatcher};
 
 use crate::{
     payload::{binary_display, Outgoing},
-    state::{Action, State},
+    state::{Action, DataEvent, State},
 };
+
+/// Now, in milliseconds since the epoch, as the log's timestamps and round trips use it.
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+fn failed(text: String) -> Action {
+    Action::Failed { at: now(), text }
+}
 
 /// The live connection: the raw socket for state and close, a queue into gloo's sink for sends.
 struct Connection {
@@ -71,7 +80,7 @@ pub fn use_echo_socket(dispatch: UseReducerDispatcher<State>) -> EchoSocket {
                         connection.clone(),
                     ));
                 }
-                Err(reason) => dispatch.dispatch(Action::Failed(reason)),
+                Err(reason) => dispatch.dispatch(failed(reason)),
             }
         })
     };
@@ -84,9 +93,14 @@ pub fn use_echo_socket(dispatch: UseReducerDispatcher<State>) -> EchoSocket {
             let Some(open) = connection.as_ref().filter(|c| is_open(&c.raw)) else {
                 return;
             };
-            let line = message.display();
+            let event = DataEvent {
+                at: now(),
+                display: message.display(),
+                binary: matches!(message, Outgoing::Binary(_)),
+                size: message.size(),
+            };
             if open.outgoing.unbounded_send(message).is_ok() {
-                dispatch.dispatch(Action::Sent(line));
+                dispatch.dispatch(Action::Sent(event));
             }
         })
     };
@@ -100,7 +114,7 @@ pub fn use_echo_socket(dispatch: UseReducerDispatcher<State>) -> EchoSocket {
         // with an exception whose message ends up on an ERROR line.
         match live.raw.close_with_code_and_reason(code, &reason) {
             Ok(()) => dispatch.dispatch(Action::Closing),
-            Err(error) => dispatch.dispatch(Action::Failed(js_error_text(&error))),
+            Err(error) => dispatch.dispatch(failed(js_error_text(&error))),
         }
     });
 
@@ -141,37 +155,38 @@ async fn run(
 ) {
     // On the whole socket, before splitting: a SplitSink is ready at once and would not wait.
     if poll_fn(|cx| socket.poll_ready_unpin(cx)).await.is_ok() && is_open(&raw) {
-        dispatch.dispatch(Action::Opened);
+        dispatch.dispatch(Action::Opened { at: now() });
     }
     let (mut sink, incoming) = socket.split();
 
     let mut inputs = stream::select(incoming.map(Input::Socket), queued.map(Input::Send));
     while let Some(input) = inputs.next().await {
         match input {
-            Input::Socket(Ok(message)) => dispatch.dispatch(Action::Received(display(message))),
+            Input::Socket(Ok(message)) => dispatch.dispatch(Action::Received(received(message))),
             Input::Socket(Err(WebSocketError::ConnectionError)) => {
                 // Error events carry no detail (the original printed "ERROR: undefined"); the
                 // close event that follows has the code.
-                dispatch.dispatch(Action::Failed(format!(
+                dispatch.dispatch(failed(format!(
                     "the connection to {url} failed; is the echo server running?"
                 )))
             }
             Input::Socket(Err(WebSocketError::ConnectionClose(event))) => {
                 dispatch.dispatch(Action::Closed {
+                    at: now(),
                     code: event.code,
                     reason: event.reason,
                     was_clean: event.was_clean,
                 });
                 break;
             }
-            Input::Socket(Err(error)) => dispatch.dispatch(Action::Failed(error.to_string())),
+            Input::Socket(Err(error)) => dispatch.dispatch(failed(error.to_string())),
             Input::Send(outgoing) => {
                 let message = match outgoing {
                     Outgoing::Text(text) => Message::Text(text),
                     Outgoing::Binary(bytes) => Message::Bytes(bytes),
                 };
                 if let Err(error) = sink.send(message).await {
-                    dispatch.dispatch(Action::Failed(format!("could not send: {error}")));
+                    dispatch.dispatch(failed(format!("could not send: {error}")));
                 }
             }
         }
@@ -179,11 +194,22 @@ async fn run(
     slot.borrow_mut().take();
 }
 
-/// A received message as log text: text as is, binary as its size and hex bytes.
-fn display(message: Message) -> String {
+/// A received message as the log shows it: text as is, binary as its size and hex bytes.
+fn received(message: Message) -> DataEvent {
+    let at = now();
     match message {
-        Message::Text(text) => text,
-        Message::Bytes(bytes) => binary_display(&bytes),
+        Message::Text(text) => DataEvent {
+            at,
+            size: text.len(),
+            display: text,
+            binary: false,
+        },
+        Message::Bytes(bytes) => DataEvent {
+            at,
+            size: bytes.len(),
+            display: binary_display(&bytes),
+            binary: true,
+        },
     }
 }
 
