@@ -30,6 +30,13 @@ pub fn disable_nagle(tcp: &TcpStream) {
     }
 }
 
+/// `/echo` with another method than GET: 405, whether or not the page is built.
+async fn echo_wrong_method() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::MethodNotAllowed()
+        .insert_header(("Allow", "GET"))
+        .body("/echo takes GET with a WebSocket upgrade\n")
+}
+
 /// A bound server, not yet running, the addresses it listens on (port 0 resolved), and what
 /// [`shut_down`] needs.
 pub struct Bound {
@@ -77,7 +84,11 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
         let app = App::new()
             .app_data(settings.clone())
             .app_data(metrics.clone())
-            .route("/echo", web::get().to(echo_route))
+            .service(
+                web::resource("/echo")
+                    .route(web::get().to(echo_route))
+                    .default_service(web::to(echo_wrong_method)),
+            )
             .route("/healthz", web::get().to(healthz))
             .route("/metrics", web::get().to(metrics_route));
         if built {
