@@ -78,78 +78,17 @@ fn sigint_closes_connections_with_1001_and_exits_0() {
     signal_closes_connections_with_1001_and_exits_0("INT");
 }
 
-fn signal_closes_connections_with_1001_and_exits_0(signal: &str) {
-    let mut child = backend()
-        .args(["--addr", "127.0.0.1:0", "--shutdown-grace", "5s"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("backend starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, lines) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let addr = loop {
-        let line = lines
-            .recv_timeout(WAIT)
-            .expect("the backend logs its address");
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            break rest.split_whitespace().next().expect("address").to_owned();
-        }
-    };
-
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let (mut client, _) = connect_async(format!("ws://{addr}/echo"))
-            .await
-            .expect("connect");
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        match tokio::time::timeout(WAIT, client.next())
-            .await
-            .expect("in time")
-        {
-            Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::Away),
-            other => panic!("expected close 1001, got {other:?}"),
-        }
-        while client.next().await.is_some() {}
-    });
-
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        assert!(
-            started.elapsed() < WAIT,
-            "the backend did not exit after SIGTERM"
-        );
-        thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "exit 0 after SIG{signal}, got {status:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "did not wait out the grace: {:?}",
-        started.elapsed()
-    );
-    let rest: Vec<String> = lines.try_iter().collect();
-    assert!(
-        rest.iter().any(|l| l.contains("SIGTERM received")),
-        "{rest:?}"
-    );
+/// The backend as a child process, its stderr arriving line by line.
+struct RunningBackend {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+    /// Every stderr line read so far.
+    seen: Vec<String>,
+    addr: String,
 }
 
-/// Runs the backend with `args`, echoes one message on one connection that closes with 1000,
-/// stops it with SIGTERM and returns every stderr line.
-fn log_lines_of_one_session(args: &[&str]) -> Vec<String> {
+/// Starts the backend on a free port with `args`; returns once it logged its address.
+fn start_backend(args: &[&str]) -> RunningBackend {
     let mut child = backend()
         .args(["--addr", "127.0.0.1:0"])
         .args(args)
@@ -177,13 +116,84 @@ fn log_lines_of_one_session(args: &[&str]) -> Vec<String> {
                 .to_owned();
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    RunningBackend {
+        child,
+        lines,
+        seen,
+        addr,
+    }
+}
+
+impl RunningBackend {
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the exit; returns the status, how long it took, and every stderr line.
+    fn wait(mut self) -> (std::process::ExitStatus, Duration, Vec<String>) {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(started.elapsed() < WAIT, "the backend did not exit");
+            thread::sleep(Duration::from_millis(20));
+        };
+        let took = started.elapsed();
+        thread::sleep(Duration::from_millis(50));
+        self.seen.extend(self.lines.try_iter());
+        (status, took, self.seen)
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .expect("runtime");
-    runtime.block_on(async {
+        .expect("runtime")
+}
+
+fn signal_closes_connections_with_1001_and_exits_0(signal: &str) {
+    let backend = start_backend(&["--shutdown-grace", "5s"]);
+    runtime().block_on(async {
+        let (mut client, _) = connect_async(format!("ws://{}/echo", backend.addr))
+            .await
+            .expect("connect");
+        backend.signal(signal);
+        match tokio::time::timeout(WAIT, client.next())
+            .await
+            .expect("in time")
+        {
+            Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::Away),
+            other => panic!("expected close 1001, got {other:?}"),
+        }
+        while client.next().await.is_some() {}
+    });
+    let (status, took, lines) = backend.wait();
+    assert!(status.success(), "exit 0 after SIG{signal}, got {status:?}");
+    assert!(
+        took < Duration::from_secs(4),
+        "did not wait out the grace: {took:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("SIG{signal} received"))),
+        "{lines:?}"
+    );
+}
+
+/// Runs the backend with `args`, echoes one message on one connection that closes with 1000,
+/// stops it with SIGTERM and returns every stderr line.
+fn log_lines_of_one_session(args: &[&str]) -> Vec<String> {
+    let backend = start_backend(args);
+    runtime().block_on(async {
         use futures_util::SinkExt;
-        let (mut client, _) = connect_async(format!("ws://{addr}/echo"))
+        let (mut client, _) = connect_async(format!("ws://{}/echo", backend.addr))
             .await
             .expect("connect");
         client.send(Message::text("hello log")).await.expect("send");
@@ -196,14 +206,10 @@ fn log_lines_of_one_session(args: &[&str]) -> Vec<String> {
         while client.next().await.is_some() {}
     });
     thread::sleep(Duration::from_millis(200));
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    let status = child.wait().expect("wait");
+    backend.signal("TERM");
+    let (status, _, lines) = backend.wait();
     assert!(status.success());
-    seen.extend(lines.try_iter());
-    seen
+    lines
 }
 
 #[test]
