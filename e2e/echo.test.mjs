@@ -127,3 +127,28 @@ test('binary messages round-trip as hex, and Close sends the chosen code and rea
   await page.screenshot({ path: 'artifacts/page-phone.png', fullPage: true });
   await page.close();
 });
+
+test('the page reconnects by itself after the backend restarts', async () => {
+  const first = await startBackend();
+  const port = new URL(first.url).port;
+  const page = await browser.newPage();
+  await page.goto(first.url);
+  await page.check('#reconnect');
+  await page.click('#open');
+  await waitForLine(page, 'OPEN');
+
+  first.stop(); // SIGTERM: close 1001 to the page, then the process exits
+  await page.locator('#output .line .text', { hasText: /^RECONNECT: in / }).first().waitFor({ timeout: 10_000 });
+  const second = await startBackend({ addr: `127.0.0.1:${port}` });
+  try {
+    await page.locator('#output .line .text', { hasText: /^OPEN$/ }).nth(1).waitFor({ timeout: 20_000 });
+    await page.fill('#input', 'after the restart');
+    await page.click('#send');
+    await waitForLine(page, 'RESPONSE: after the restart');
+    const lines = await logLines(page);
+    assert.ok(lines.some((l) => l.startsWith('CLOSE (code 1001, reason: server shutting down')), lines.join('\n'));
+  } finally {
+    await page.close();
+    second.stop();
+  }
+});

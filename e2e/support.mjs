@@ -9,13 +9,13 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const STARTUP_TIMEOUT_MS = 20_000;
 
 /** Starts the backend on a free port; resolves when it logs the address it listens on. */
-export function startBackend({ args = [] } = {}) {
+export function startBackend({ args = [], addr = '127.0.0.1:0' } = {}) {
   const bin = process.env.ECHO_BACKEND_BIN ?? `${root}target/debug/backend`;
   const dist = process.env.ECHO_DIST ?? `${root}dist`;
   if (!existsSync(bin)) throw new Error(`no backend binary at ${bin}: run \`cargo build -p backend\` first`);
   if (!existsSync(`${dist}/index.html`)) throw new Error(`no bundle in ${dist}: run \`trunk build --release\` first`);
 
-  const child = spawn(bin, ['--addr', '127.0.0.1:0', '--dist', dist, ...args], {
+  const child = spawn(bin, ['--addr', addr, '--dist', dist, ...args], {
     stdio: ['ignore', 'inherit', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
   });

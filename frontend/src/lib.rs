@@ -4,6 +4,7 @@
 //! `main.rs` mounts [`app::App`] on the page; tests mount it on their own element.
 
 pub mod app;
+pub mod backoff;
 pub mod components;
 pub mod echo_url;
 pub mod hooks;

@@ -31,6 +31,8 @@ pub enum Line {
         was_clean: bool,
     },
     Error(String),
+    /// Auto-reconnect's progress: when the next attempt is, or that it gave up.
+    Reconnect(String),
 }
 
 impl Line {
@@ -56,6 +58,7 @@ impl Line {
                 text
             }
             Line::Error(text) => format!("ERROR: {text}"),
+            Line::Reconnect(text) => format!("RECONNECT: {text}"),
         }
     }
 }
@@ -146,6 +149,13 @@ pub enum Action {
     },
     /// Something failed; the connection may still be open.
     Failed { at: f64, text: String },
+    /// Auto-reconnect waits before another attempt (or gave up): what to log.
+    /// `waiting`: a next attempt is coming (shown as connecting, so Close can cancel it).
+    Reconnecting {
+        at: f64,
+        text: String,
+        waiting: bool,
+    },
     /// The user emptied the log.
     Cleared,
 }
@@ -231,6 +241,14 @@ impl Reducible for State {
                 ));
             }
             Action::Failed { at, text } => state.push(plain(at, Line::Error(text))),
+            Action::Reconnecting { at, text, waiting } => {
+                state.phase = if waiting {
+                    Phase::Connecting
+                } else {
+                    Phase::Closed
+                };
+                state.push(plain(at, Line::Reconnect(text)));
+            }
             Action::Cleared => {
                 state.log.clear();
                 state.dropped = 0;

@@ -448,3 +448,78 @@ async fn the_ticker_sends_the_time_until_stopped() {
     click(&root, "#close");
     wait_for_line(&root, "CLOSE (code 1000)").await;
 }
+
+fn enable_reconnect(root: &Element, attempts: &str) {
+    find::<HtmlInputElement>(root, "#reconnect").set_checked(true);
+    find::<HtmlInputElement>(root, "#reconnect-limit").set_value(attempts);
+}
+
+#[wasm_bindgen_test]
+async fn reconnect_backs_off_and_gives_up_at_the_limit() {
+    let root = mount("ws://127.0.0.1:9/echo").await;
+    enable_reconnect(&root, "2");
+    click(&root, "#open");
+    let lines = wait_for_line(&root, "RECONNECT: gave up after 2 attempts").await;
+    let attempts: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("RECONNECT: in "))
+        .collect();
+    assert_eq!(attempts.len(), 2, "{lines:?}");
+    assert!(attempts[0].ends_with("(attempt 1 of 2)") && attempts[1].ends_with("(attempt 2 of 2)"));
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("CLOSE (code 1006"))
+            .count(),
+        3,
+        "{lines:?}"
+    );
+    assert!(
+        !find::<HtmlButtonElement>(&root, "#open").disabled(),
+        "Open works again"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn close_cancels_a_pending_reconnect() {
+    let root = mount("ws://127.0.0.1:9/echo").await;
+    enable_reconnect(&root, "5");
+    click(&root, "#open");
+    let waiting = |lines: &[String]| lines.iter().any(|l| l.starts_with("RECONNECT: in "));
+    for _ in 0..250 {
+        if waiting(&log(&root)) {
+            break;
+        }
+        sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        !find::<HtmlButtonElement>(&root, "#close").disabled(),
+        "Close is there while waiting"
+    );
+    click(&root, "#close");
+    let lines = wait_for_line(&root, "RECONNECT: cancelled").await;
+    sleep(Duration::from_millis(1500)).await;
+    assert_eq!(log(&root), lines, "no further attempt after Close");
+    assert_eq!(
+        find::<HtmlElement>(&root, "#phase")
+            .text_content()
+            .as_deref(),
+        Some("closed")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_user_close_never_reconnects() {
+    let root = mount(ECHO_URL).await;
+    enable_reconnect(&root, "5");
+    click(&root, "#open");
+    wait_for_line(&root, "OPEN").await;
+    click(&root, "#close");
+    wait_for_line(&root, "CLOSE (code 1000)").await;
+    sleep(Duration::from_millis(1200)).await;
+    assert!(
+        !log(&root).iter().any(|l| l.starts_with("RECONNECT")),
+        "{:?}",
+        log(&root)
+    );
+}

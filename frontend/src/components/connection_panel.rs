@@ -32,12 +32,18 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
         use_node_ref(),
         use_node_ref(),
     );
+    let (reconnect, limit) = (use_node_ref(), use_node_ref());
     let close_error = use_state(|| None::<String>);
     // Set once: a `value` attribute would put them back on every render, over what was typed.
     {
-        let (url, code, default_url) = (url.clone(), code.clone(), props.default_url.clone());
+        let (url, code, limit, default_url) = (
+            url.clone(),
+            code.clone(),
+            limit.clone(),
+            props.default_url.clone(),
+        );
         use_effect_with((), move |()| {
-            for (field, initial) in [(&url, default_url.as_str()), (&code, "1000")] {
+            for (field, initial) in [(&url, default_url.as_str()), (&code, "1000"), (&limit, "5")] {
                 if let Some(input) = field.cast::<HtmlInputElement>() {
                     input.set_value(initial);
                 }
@@ -47,7 +53,26 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
 
     let on_open = {
         let (url, protocols, on_open) = (url.clone(), protocols.clone(), props.on_open.clone());
+        let (reconnect, limit, close_error) =
+            (reconnect.clone(), limit.clone(), close_error.clone());
         Callback::from(move |_| {
+            let reconnect = if reconnect
+                .cast::<HtmlInputElement>()
+                .is_some_and(|b| b.checked())
+            {
+                match value(&limit).trim().parse::<u32>() {
+                    Ok(attempts) if attempts >= 1 => Some(attempts),
+                    _ => {
+                        close_error.set(Some(
+                            "Reconnect attempts: a whole number, at least 1.".into(),
+                        ));
+                        return;
+                    }
+                }
+            } else {
+                None
+            };
+            close_error.set(None);
             let protocols = value(&protocols)
                 .split(',')
                 .map(str::trim)
@@ -57,6 +82,7 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
             on_open.emit(OpenRequest {
                 url: value(&url).trim().to_owned(),
                 protocols,
+                reconnect,
             });
         })
     };
@@ -100,6 +126,12 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
                 <input id="close-code" type="number" ref={code} min="1000" max="4999" />
                 <label for="close-reason">{"reason"}</label>
                 <input id="close-reason" type="text" ref={reason} maxlength="123" />
+            </div>
+            <div class="close-row">
+                <input id="reconnect" type="checkbox" ref={reconnect} disabled={phase != Phase::Closed} />
+                <label for="reconnect">{"Reconnect when dropped, up to"}</label>
+                <input id="reconnect-limit" type="number" ref={limit} min="1" disabled={phase != Phase::Closed} />
+                <span>{"attempts"}</span>
             </div>
             if let Some(error) = (*close_error).clone() {
                 <p id="close-error" class="error" role="alert">{error}</p>

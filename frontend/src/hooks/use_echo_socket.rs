@@ -15,6 +15,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use yew::{hook, use_mut_ref, Callback, UseReducerDispatcher};
 
 use crate::{
+    backoff,
     payload::{binary_display, Outgoing},
     state::{Action, DataEvent, State},
 };
@@ -39,6 +40,19 @@ struct Connection {
 pub struct OpenRequest {
     pub url: String,
     pub protocols: Vec<String>,
+    /// Reconnect after an unexpected close, at most this many attempts in a row.
+    pub reconnect: Option<u32>,
+}
+
+/// What the callbacks and the session task share.
+#[derive(Default)]
+struct Shared {
+    connection: Option<Connection>,
+    /// Bumped by every Open and every user Close: a session that is no longer current does not
+    /// reconnect.
+    session: u64,
+    /// A session is waiting before its next attempt (Close cancels it).
+    waiting: bool,
 }
 
 /// What the page can do with the socket. Each call is a no-op in the wrong state, as on the
@@ -53,44 +67,36 @@ pub struct EchoSocket {
 
 #[hook]
 pub fn use_echo_socket(dispatch: UseReducerDispatcher<State>) -> EchoSocket {
-    let connection = use_mut_ref(|| None::<Connection>);
+    let shared = use_mut_ref(Shared::default);
 
     let open = {
-        let connection = connection.clone();
+        let shared = shared.clone();
         let dispatch = dispatch.clone();
         Callback::from(move |request: OpenRequest| {
-            if connection.borrow().is_some() {
-                return;
-            }
-            let OpenRequest { url, protocols } = request;
-            match connect(&url, &protocols) {
-                Ok((raw, socket)) => {
-                    let (outgoing, queued) = unbounded();
-                    *connection.borrow_mut() = Some(Connection {
-                        raw: raw.clone(),
-                        outgoing,
-                    });
-                    dispatch.dispatch(Action::Connecting);
-                    wasm_bindgen_futures::spawn_local(run(
-                        raw,
-                        socket,
-                        queued,
-                        url,
-                        dispatch.clone(),
-                        connection.clone(),
-                    ));
+            let id = {
+                let mut shared = shared.borrow_mut();
+                if shared.connection.is_some() {
+                    return;
                 }
-                Err(reason) => dispatch.dispatch(failed(reason)),
-            }
+                shared.session += 1;
+                shared.waiting = false;
+                shared.session
+            };
+            wasm_bindgen_futures::spawn_local(session(
+                request,
+                id,
+                dispatch.clone(),
+                shared.clone(),
+            ));
         })
     };
 
     let send = {
-        let connection = connection.clone();
+        let shared = shared.clone();
         let dispatch = dispatch.clone();
         Callback::from(move |message: Outgoing| {
-            let connection = connection.borrow();
-            let Some(open) = connection.as_ref().filter(|c| is_open(&c.raw)) else {
+            let shared = shared.borrow();
+            let Some(open) = shared.connection.as_ref().filter(|c| is_open(&c.raw)) else {
                 return;
             };
             let event = DataEvent {
@@ -106,19 +112,92 @@ pub fn use_echo_socket(dispatch: UseReducerDispatcher<State>) -> EchoSocket {
     };
 
     let close = Callback::from(move |(code, reason): (u16, String)| {
-        let connection = connection.borrow();
-        let Some(live) = connection.as_ref() else {
+        let mut shared = shared.borrow_mut();
+        if shared.waiting {
+            // Between reconnect attempts: Close cancels the next one.
+            shared.session += 1;
+            shared.waiting = false;
+            dispatch.dispatch(Action::Reconnecting {
+                at: now(),
+                text: "cancelled".into(),
+                waiting: false,
+            });
+            return;
+        }
+        let Some(live) = shared.connection.as_ref() else {
             return;
         };
         // The browser refuses codes other than 1000 and 3000-4999, and reasons over 123 bytes,
         // with an exception whose message ends up on an ERROR line.
         match live.raw.close_with_code_and_reason(code, &reason) {
-            Ok(()) => dispatch.dispatch(Action::Closing),
+            Ok(()) => {
+                shared.session += 1; // closed on purpose: never reconnect
+                dispatch.dispatch(Action::Closing);
+            }
             Err(error) => dispatch.dispatch(failed(js_error_text(&error))),
         }
     });
 
     EchoSocket { open, send, close }
+}
+
+/// One Open: connects, runs the connection, and with `reconnect` set tries again after an
+/// unexpected close, with backoff, until it opens again or the limit is reached.
+async fn session(
+    request: OpenRequest,
+    id: u64,
+    dispatch: UseReducerDispatcher<State>,
+    shared: Rc<RefCell<Shared>>,
+) {
+    let mut failures = 0u32;
+    loop {
+        let opened = match connect(&request.url, &request.protocols) {
+            Ok((raw, socket)) => {
+                let (outgoing, queued) = unbounded();
+                shared.borrow_mut().connection = Some(Connection {
+                    raw: raw.clone(),
+                    outgoing,
+                });
+                dispatch.dispatch(Action::Connecting);
+                let opened = run(raw, socket, queued, &request.url, &dispatch).await;
+                shared.borrow_mut().connection = None;
+                opened
+            }
+            // A URL the browser refuses will not get better by retrying.
+            Err(reason) => return dispatch.dispatch(failed(reason)),
+        };
+        let Some(limit) = request.reconnect else {
+            return;
+        };
+        if shared.borrow().session != id {
+            return;
+        }
+        failures = if opened { 1 } else { failures + 1 };
+        if failures > limit {
+            let text = format!("gave up after {limit} attempts");
+            return dispatch.dispatch(Action::Reconnecting {
+                at: now(),
+                text,
+                waiting: false,
+            });
+        }
+        let wait = backoff::delay_ms(failures, js_sys::Math::random());
+        let text = format!("in {:.1} s (attempt {failures} of {limit})", wait / 1000.0);
+        dispatch.dispatch(Action::Reconnecting {
+            at: now(),
+            text,
+            waiting: true,
+        });
+        shared.borrow_mut().waiting = true;
+        gloo_timers::future::sleep(std::time::Duration::from_millis(wait as u64)).await;
+        {
+            let mut shared = shared.borrow_mut();
+            if shared.session != id {
+                return;
+            }
+            shared.waiting = false;
+        }
+    }
 }
 
 /// Creates the socket; an invalid URL or subprotocol fails here, synchronously, with the
@@ -144,17 +223,17 @@ enum Input {
     Send(Outgoing),
 }
 
-/// Runs one connection from connecting to its close event, then frees the slot for Open.
+/// Runs one connection from connecting to its close event; true if it opened.
 async fn run(
     raw: web_sys::WebSocket,
     mut socket: WebSocket,
     queued: UnboundedReceiver<Outgoing>,
-    url: String,
-    dispatch: UseReducerDispatcher<State>,
-    slot: Rc<RefCell<Option<Connection>>>,
-) {
+    url: &str,
+    dispatch: &UseReducerDispatcher<State>,
+) -> bool {
     // On the whole socket, before splitting: a SplitSink is ready at once and would not wait.
-    if poll_fn(|cx| socket.poll_ready_unpin(cx)).await.is_ok() && is_open(&raw) {
+    let opened = poll_fn(|cx| socket.poll_ready_unpin(cx)).await.is_ok() && is_open(&raw);
+    if opened {
         dispatch.dispatch(Action::Opened { at: now() });
     }
     let (mut sink, incoming) = socket.split();
@@ -191,7 +270,7 @@ async fn run(
             }
         }
     }
-    slot.borrow_mut().take();
+    opened
 }
 
 /// A received message as the log shows it: text as is, binary as its size and hex bytes.
