@@ -10,9 +10,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod support {
+    pub mod raw_client;
+}
+
 use backend::{server, Config};
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::{
     connect_async,
     tungstenite::{client::IntoClientRequest, Message},
@@ -102,18 +105,7 @@ fn start_nginx(listen: u16, backends: [&str; 2]) -> Nginx {
 }
 
 async fn http_get(port: u16, path: &str) -> String {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("connect");
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut response))
-        .await
-        .expect("in time")
-        .expect("read");
-    response
+    support::raw_client::http_get(([127, 0, 0, 1], port).into(), path).await
 }
 
 /// A connection through nginx as the page served by nginx opens it: with that page's Origin.

@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 
 use backend::{server, Config};
 use futures_util::{SinkExt, StreamExt};
-use support::raw_client::{http_request, upgrade_request};
+use support::raw_client::{http_get, http_request, upgrade_request};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::{
     connect_async, connect_async_tls_with_config,
@@ -24,19 +24,7 @@ fn start(configure: impl FnOnce(&mut Config)) -> server::Background {
 }
 
 async fn scrape(server: &server::Background) -> String {
-    let mut stream = tokio::net::TcpStream::connect(server.addr)
-        .await
-        .expect("connect");
-    let request = format!(
-        "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        server.addr
-    );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut response))
-        .await
-        .expect("in time")
-        .expect("read");
+    let response = http_get(server.addr, "/metrics").await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response
         .to_ascii_lowercase()

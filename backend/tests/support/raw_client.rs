@@ -59,6 +59,22 @@ pub async fn http_request(addr: SocketAddr, request: &str) -> String {
     String::from_utf8_lossy(&head).into_owned()
 }
 
+/// A plain `GET path` with `Connection: close`; returns the whole response as text.
+pub async fn http_get(addr: SocketAddr, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("write request");
+    let mut response = String::new();
+    timeout(READ_TIMEOUT, stream.read_to_string(&mut response))
+        .await
+        .expect("response in time")
+        .expect("read response");
+    response
+}
+
 pub fn upgrade_request(addr: SocketAddr, extra_headers: &str) -> String {
     format!(
         "GET /echo HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
