@@ -28,7 +28,7 @@ use url::Url;
         client --reconnect --reconnect-limit 10   retry with backoff when the connection drops\n\n\
         Output: --timestamps, --quiet (only what arrives), --json (one object per event).\n\n\
         Exit status: 0 normal end (Ctrl-C, end of input, --count reached, server closed with 1000),\n\
-        1 could not connect, 2 bad arguments, 3 connection lost without a close,\n\
+        1 could not connect, 2 bad arguments or input, 3 connection lost without a close,\n\
         4 protocol error, 5 the server closed with a code other than 1000."
 )]
 pub struct Args {
