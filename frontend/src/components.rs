@@ -1,6 +1,7 @@
 //! The page's parts: the connection and message panels on the left, the output log on the right.
 
 pub mod connection_panel;
+pub mod log_line;
 pub mod message_panel;
 pub mod output_log;
 pub mod stats_panel;

@@ -3,12 +3,16 @@
 //!
 //! `main.rs` mounts [`app::App`] on the page; tests mount it on their own element.
 
+pub mod action_batcher;
 pub mod app;
 pub mod backoff;
+pub mod browser_io;
 pub mod components;
 pub mod echo_url;
 pub mod hooks;
+pub mod log_view;
 pub mod payload;
+pub mod rtt_stats;
 pub mod state;
 
 #[cfg(test)]

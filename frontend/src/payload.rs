@@ -28,7 +28,7 @@ pub enum Outgoing {
 }
 
 impl Outgoing {
-    /// The text of its SEND line: text as is, binary as size and hex (as RESPONSE shows it).
+    /// Its length in bytes.
     pub fn size(&self) -> usize {
         match self {
             Outgoing::Text(text) => text.len(),
@@ -36,6 +36,7 @@ impl Outgoing {
         }
     }
 
+    /// The text of its SEND line: text as is, binary as size and hex (as RESPONSE shows it).
     pub fn display(&self) -> String {
         match self {
             Outgoing::Text(text) => text.clone(),
@@ -54,6 +55,20 @@ pub fn parse(input: &str, format: Format) -> Result<Outgoing, String> {
         Format::Text => Ok(Outgoing::Text(input.to_owned())),
         Format::Hex => parse_hex(input).map(Outgoing::Binary),
         Format::Base64 => parse_base64(input).map(Outgoing::Binary),
+    }
+}
+
+/// The most copies one Send sends: as many as the log keeps.
+pub const MAX_REPEAT: u32 = 10_000;
+
+/// How many times Send sends the message: a whole number from 1 to [`MAX_REPEAT`].
+pub fn parse_repeat(input: &str) -> Result<u32, String> {
+    match input.trim().parse::<u32>() {
+        Ok(count @ 1..=MAX_REPEAT) => Ok(count),
+        _ => Err(format!(
+            "send how many times? “{}” is not a whole number from 1 to {MAX_REPEAT}",
+            input.trim()
+        )),
     }
 }
 
@@ -142,6 +157,16 @@ mod tests {
             .unwrap_err()
             .contains("“*” is not a base64 character"));
         assert!(parse_base64("aGVsb").unwrap_err().contains("cut short"));
+    }
+
+    #[wasm_bindgen_test]
+    fn repeat_counts_are_whole_numbers_in_range() {
+        assert_eq!(parse_repeat(" 3 "), Ok(3));
+        assert_eq!(parse_repeat("10000"), Ok(MAX_REPEAT));
+        for bad in ["0", "10001", "-1", "1.5", "", "lots"] {
+            let problem = parse_repeat(bad).unwrap_err();
+            assert!(problem.contains("from 1 to 10000"), "{bad}: {problem}");
+        }
     }
 
     #[wasm_bindgen_test]

@@ -6,6 +6,8 @@ use std::{collections::VecDeque, rc::Rc};
 
 use yew::Reducible;
 
+use crate::rtt_stats::RttStats;
+
 /// Entries kept; older ones are dropped (and counted) so a long session stays fast.
 pub const MAX_ENTRIES: usize = 10_000;
 
@@ -73,6 +75,8 @@ pub enum Direction {
 /// A logged event with what the log shows beside it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
+    /// Counts up from 1 over the page's life: the entry's key in the rendered list.
+    pub id: u64,
     /// Milliseconds since the epoch.
     pub at: f64,
     pub line: Line,
@@ -99,28 +103,18 @@ pub struct Stats {
     pub sent_bytes: u64,
     pub received: u64,
     pub received_bytes: u64,
-    pub rtts_ms: Vec<f64>,
+    pub rtt: RttStats,
     pub opened_at: Option<f64>,
-}
-
-impl Stats {
-    /// Minimum, mean and 99th percentile of the round-trip times, in ms.
-    pub fn rtt_summary(&self) -> Option<(f64, f64, f64)> {
-        if self.rtts_ms.is_empty() {
-            return None;
-        }
-        let mut sorted = self.rtts_ms.clone();
-        sorted.sort_by(f64::total_cmp);
-        let mean = sorted.iter().sum::<f64>() / sorted.len() as f64;
-        let p99 = sorted[((sorted.len() as f64 * 0.99).ceil() as usize).clamp(1, sorted.len()) - 1];
-        Some((sorted[0], mean, p99))
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct State {
     pub phase: Phase,
-    pub log: VecDeque<Entry>,
+    /// Shared entries: the reducer copies the state on every action, and copying 10,000
+    /// pointers is cheap where copying 10,000 messages is not.
+    pub log: VecDeque<Rc<Entry>>,
+    /// The id the next entry gets.
+    next_id: u64,
     /// Entries dropped from the front because of [`MAX_ENTRIES`].
     pub dropped: usize,
     pub stats: Stats,
@@ -158,11 +152,15 @@ pub enum Action {
     },
     /// The user emptied the log.
     Cleared,
+    /// Several of the above, in order, applied with one copy of the state and one render.
+    Batch(Vec<Action>),
 }
 
 impl State {
-    fn push(&mut self, entry: Entry) {
-        self.log.push_back(entry);
+    fn push(&mut self, mut entry: Entry) {
+        self.next_id += 1;
+        entry.id = self.next_id;
+        self.log.push_back(Rc::new(entry));
         if self.log.len() > MAX_ENTRIES {
             self.log.pop_front();
             self.dropped += 1;
@@ -175,7 +173,16 @@ impl Reducible for State {
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut state = (*self).clone();
+        state.apply(action);
+        state.into()
+    }
+}
+
+impl State {
+    fn apply(&mut self, action: Action) {
+        let state = self;
         let plain = |at, line| Entry {
+            id: 0,
             at,
             line,
             data: None,
@@ -197,6 +204,7 @@ impl Reducible for State {
                 state.stats.sent_bytes += event.size as u64;
                 state.in_flight.push_back(event.at);
                 state.push(Entry {
+                    id: 0,
                     at: event.at,
                     line: Line::Send(event.display),
                     data: Some((Direction::Out, event.binary, event.size)),
@@ -212,9 +220,10 @@ impl Reducible for State {
                     .pop_front()
                     .map(|sent| (event.at - sent).max(0.0));
                 if let Some(rtt) = rtt_ms {
-                    state.stats.rtts_ms.push(rtt);
+                    state.stats.rtt.record(rtt);
                 }
                 state.push(Entry {
+                    id: 0,
                     at: event.at,
                     line: Line::Response(event.display),
                     data: Some((Direction::In, event.binary, event.size)),
@@ -253,8 +262,8 @@ impl Reducible for State {
                 state.log.clear();
                 state.dropped = 0;
             }
+            Action::Batch(actions) => actions.into_iter().for_each(|action| state.apply(action)),
         }
-        state.into()
     }
 }
 
@@ -321,7 +330,7 @@ mod tests {
         ]);
         let rtts: Vec<Option<f64>> = state.log.iter().map(|e| e.rtt_ms).collect();
         assert_eq!(rtts, [None, None, None, Some(2.5), Some(9.0)]);
-        assert_eq!(state.stats.rtt_summary(), Some((2.5, 5.75, 9.0)));
+        assert_eq!(state.stats.rtt.summary(), Some((2.5, 5.75, 9.0)));
         assert_eq!(
             (
                 state.stats.sent,
@@ -340,7 +349,7 @@ mod tests {
             Action::Received(data(1.0, "server push")),
         ]);
         assert_eq!(state.log[1].rtt_ms, None);
-        assert_eq!(state.stats.rtt_summary(), None);
+        assert_eq!(state.stats.rtt.summary(), None);
     }
 
     #[wasm_bindgen_test]
@@ -399,11 +408,32 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
-    fn rtt_p99_of_many() {
-        let stats = Stats {
-            rtts_ms: (1..=200).map(f64::from).collect(),
-            ..Stats::default()
-        };
-        assert_eq!(stats.rtt_summary(), Some((1.0, 100.5, 198.0)));
+    fn a_batch_is_its_actions_in_order() {
+        let one_by_one = vec![
+            Action::Opened { at: 0.0 },
+            Action::Sent(data(1.0, "a")),
+            Action::Received(data(4.0, "a")),
+            Action::Failed {
+                at: 5.0,
+                text: "x".into(),
+            },
+        ];
+        let batched = vec![
+            Action::Opened { at: 0.0 },
+            Action::Batch(one_by_one[1..].to_vec()),
+        ];
+        assert_eq!(run(one_by_one), run(batched));
+    }
+
+    #[wasm_bindgen_test]
+    fn entries_get_increasing_ids_that_survive_clear() {
+        let state = run(vec![
+            Action::Opened { at: 0.0 },
+            Action::Sent(data(1.0, "a")),
+            Action::Cleared,
+            Action::Sent(data(2.0, "b")),
+        ]);
+        let ids: Vec<u64> = state.log.iter().map(|e| e.id).collect();
+        assert_eq!(ids, [3]);
     }
 }

@@ -1,13 +1,14 @@
-//! The message box: text, hex or base64; Enter sends, Shift+Enter starts a new line; a message
-//! that does not parse is explained under the box and nothing is sent.
+//! The message box: text, hex or base64, sent once or many times; Enter sends, Shift+Enter
+//! starts a new line; a message or count that does not parse is explained under the box and
+//! nothing is sent.
 
-use web_sys::{HtmlSelectElement, HtmlTextAreaElement};
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::{
     function_component, html, use_effect_with, use_node_ref, use_state, Callback, Html, Properties,
 };
 
 use crate::{
-    payload::{parse, Format, Outgoing},
+    payload::{parse, parse_repeat, Format, Outgoing, MAX_REPEAT},
     state::Phase,
 };
 
@@ -22,21 +23,25 @@ pub struct MessagePanelProps {
 
 #[function_component]
 pub fn MessagePanel(props: &MessagePanelProps) -> Html {
-    let (input, format) = (use_node_ref(), use_node_ref());
+    let (input, format, repeat) = (use_node_ref(), use_node_ref(), use_node_ref());
     let error = use_state(|| None::<String>);
     // Set once: a `value` attribute would put it back on every render, over what was typed.
     {
-        let input = input.clone();
+        let (input, repeat) = (input.clone(), repeat.clone());
         use_effect_with((), move |()| {
             if let Some(input) = input.cast::<HtmlTextAreaElement>() {
                 input.set_value(DEFAULT_MESSAGE);
             }
+            if let Some(repeat) = repeat.cast::<HtmlInputElement>() {
+                repeat.set_value("1");
+            }
         });
     }
     let send = {
-        let (input, format, error, on_send) = (
+        let (input, format, repeat, error, on_send) = (
             input.clone(),
             format.clone(),
+            repeat.clone(),
             error.clone(),
             props.on_send.clone(),
         );
@@ -49,9 +54,18 @@ pub fn MessagePanel(props: &MessagePanelProps) -> Html {
                 .cast::<HtmlSelectElement>()
                 .map(|s| s.value())
                 .unwrap_or_default();
-            match parse(&text, Format::from_name(&chosen)) {
-                Ok(message) => {
+            let times = repeat
+                .cast::<HtmlInputElement>()
+                .map(|r| r.value())
+                .unwrap_or_default();
+            match parse_repeat(&times).and_then(|times| {
+                parse(&text, Format::from_name(&chosen)).map(|message| (times, message))
+            }) {
+                Ok((times, message)) => {
                     error.set(None);
+                    for _ in 1..times {
+                        on_send.emit(message.clone());
+                    }
                     on_send.emit(message);
                 }
                 Err(problem) => error.set(Some(problem)),
@@ -85,6 +99,9 @@ pub fn MessagePanel(props: &MessagePanelProps) -> Html {
                     <option value="hex">{"binary, hex"}</option>
                     <option value="base64">{"binary, base64"}</option>
                 </select>
+                <label for="repeat">{"×"}</label>
+                <input id="repeat" ref={repeat} type="number" min="1" max={MAX_REPEAT.to_string()}
+                    inputmode="numeric" aria-label="Send how many times" title="How many times Send sends it" />
                 <button id="send" type="button" disabled={phase != Phase::Open} onclick={on_click}>
                     {"Send"}
                 </button>

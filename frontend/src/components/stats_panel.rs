@@ -37,7 +37,7 @@ pub fn StatsPanel(props: &StatsPanelProps) -> Html {
         });
     }
     let stats = &props.state.stats;
-    let rtt = stats.rtt_summary().map_or_else(
+    let rtt = stats.rtt.summary().map_or_else(
         || "–".to_owned(),
         |(min, avg, p99)| format!("{min:.1} / {avg:.1} / {p99:.1} ms"),
     );

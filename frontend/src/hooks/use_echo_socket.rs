@@ -12,9 +12,10 @@ use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures_util::{stream, SinkExt, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
 use wasm_bindgen::{JsCast, JsValue};
-use yew::{hook, use_mut_ref, Callback, UseReducerDispatcher};
+use yew::{hook, use_memo, use_mut_ref, Callback, UseReducerDispatcher};
 
 use crate::{
+    action_batcher::ActionBatcher,
     backoff,
     payload::{binary_display, Outgoing},
     state::{Action, DataEvent, State},
@@ -68,6 +69,7 @@ pub struct EchoSocket {
 #[hook]
 pub fn use_echo_socket(dispatch: UseReducerDispatcher<State>) -> EchoSocket {
     let shared = use_mut_ref(Shared::default);
+    let dispatch = (*use_memo((), move |()| ActionBatcher::new(dispatch))).clone();
 
     let open = {
         let shared = shared.clone();
@@ -146,7 +148,7 @@ pub fn use_echo_socket(dispatch: UseReducerDispatcher<State>) -> EchoSocket {
 async fn session(
     request: OpenRequest,
     id: u64,
-    dispatch: UseReducerDispatcher<State>,
+    dispatch: ActionBatcher,
     shared: Rc<RefCell<Shared>>,
 ) {
     let mut failures = 0u32;
@@ -218,6 +220,10 @@ fn is_open(raw: &web_sys::WebSocket) -> bool {
     raw.ready_state() == web_sys::WebSocket::OPEN
 }
 
+/// Sends in a row before the loop lets the browser draw a frame: Send × 10,000 would otherwise
+/// hold the page for the whole burst.
+const SENDS_PER_SLICE: usize = 256;
+
 enum Input {
     Socket(Result<Message, WebSocketError>),
     Send(Outgoing),
@@ -229,7 +235,7 @@ async fn run(
     mut socket: WebSocket,
     queued: UnboundedReceiver<Outgoing>,
     url: &str,
-    dispatch: &UseReducerDispatcher<State>,
+    dispatch: &ActionBatcher,
 ) -> bool {
     // On the whole socket, before splitting: a SplitSink is ready at once and would not wait.
     let opened = poll_fn(|cx| socket.poll_ready_unpin(cx)).await.is_ok() && is_open(&raw);
@@ -239,6 +245,7 @@ async fn run(
     let (mut sink, incoming) = socket.split();
 
     let mut inputs = stream::select(incoming.map(Input::Socket), queued.map(Input::Send));
+    let mut sends_in_slice = 0;
     while let Some(input) = inputs.next().await {
         match input {
             Input::Socket(Ok(message)) => dispatch.dispatch(Action::Received(received(message))),
@@ -266,6 +273,11 @@ async fn run(
                 };
                 if let Err(error) = sink.send(message).await {
                     dispatch.dispatch(failed(format!("could not send: {error}")));
+                }
+                sends_in_slice += 1;
+                if sends_in_slice == SENDS_PER_SLICE {
+                    sends_in_slice = 0;
+                    gloo_timers::future::TimeoutFuture::new(0).await;
                 }
             }
         }
