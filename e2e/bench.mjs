@@ -82,7 +82,7 @@ try {
     await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
     return performance.now() - start;
   });
-  const notice = await page.locator('#log-notice').textContent().catch(() => '');
+  const notice = await page.locator('#log-notice').count() ? await page.textContent('#log-notice') : '';
 
   const figures = {
     interactive_ms_median: Math.round(median(interactive) * 10) / 10,
@@ -99,7 +99,7 @@ try {
   console.log(`append ${echoes} echoes: ${figures.append_ms} ms (${figures.echoes_per_s} echoes/s), `
     + `longest frame gap ${ms(figures.longest_frame_gap_ms)}, ${figures.frames_over_50ms} frames over 50 ms, `
     + `${drawn} lines drawn`);
-  console.log(`search the log for "benchmark": ${ms(figures.search_ms)} to draw (${notice.trim()})`);
+  console.log(`search the log for "benchmark": ${ms(figures.search_ms)} to draw${notice ? ` (${notice})` : ''}`);
   console.log(JSON.stringify(figures));
 } finally {
   await browser.close();

@@ -82,6 +82,11 @@ end_to_end() {
   (cd e2e && node --test --test-reporter=spec)
 }
 
+# The browser benchmark (scripts/bench-browser.sh) in small, so it never rots; figures printed.
+browser_benchmark_smoke() {
+  (cd e2e && node bench.mjs --echoes 1000 --runs 1)
+}
+
 suite "format (cargo fmt --check)" cargo fmt --all -- --check
 suite "lint native (clippy)" cargo clippy -p backend -p client --all-targets -- -D warnings
 suite "lint wasm (clippy)" cargo clippy -p frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
@@ -91,6 +96,7 @@ suite "behind nginx (deploy/nginx.conf, two backends)" \
 suite "bundle (trunk build --release, size budget)" bundle
 suite "frontend in Chromium (wasm-pack test)" frontend_in_browser
 suite "end to end (Playwright + Chromium)" end_to_end
+suite "browser benchmark smoke run (e2e/bench.mjs)" browser_benchmark_smoke
 suite "conformance (Autobahn|Testsuite)" bash "$ROOT/scripts/autobahn.sh"
 suite "fuzz the frame guard (30 s)" bash "$ROOT/scripts/fuzz.sh" 30
 suite "benchmark smoke run (scripts/bench.sh --smoke)" bash "$ROOT/scripts/bench.sh" --smoke

@@ -523,3 +523,71 @@ async fn a_user_close_never_reconnects() {
         log(&root)
     );
 }
+
+/// Sets a field's value and tells Yew, as typing or choosing would.
+fn change(root: &Element, selector: &str, value: &str, event: &str) {
+    let field = find::<HtmlElement>(root, selector);
+    if let Some(select) = field.dyn_ref::<HtmlSelectElement>() {
+        select.set_value(value);
+    } else if let Some(input) = field.dyn_ref::<HtmlInputElement>() {
+        input.set_value(value);
+    }
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    let event = web_sys::Event::new_with_event_init_dict(event, &init).expect("an event");
+    field.dispatch_event(&event).expect("dispatched");
+}
+
+#[wasm_bindgen_test]
+async fn send_many_times_then_filter_and_search_the_log() {
+    let root = mount(ECHO_URL).await;
+    click(&root, "#open");
+    wait_for_line(&root, "OPEN").await;
+    compose(&root, "{\"n\":1}", "text");
+    find::<HtmlInputElement>(&root, "#repeat").set_value("3");
+    click(&root, "#send");
+    compose(&root, "other", "text");
+    find::<HtmlInputElement>(&root, "#repeat").set_value("1");
+    click(&root, "#send");
+    wait_for_line(&root, "RESPONSE: other").await;
+    let pretty = "{\n  \"n\": 1\n}";
+    assert_eq!(
+        log(&root)
+            .iter()
+            .filter(|l| **l == format!("RESPONSE: {pretty}"))
+            .count(),
+        3,
+        "three echoes, pretty-printed: {:?}",
+        log(&root)
+    );
+
+    change(&root, "#log-filter", "received", "change");
+    settle().await;
+    assert_eq!(log(&root).len(), 4, "{:?}", log(&root));
+    assert!(log(&root).iter().all(|l| l.starts_with("RESPONSE: ")));
+    change(&root, "#log-search", "OTHER", "input");
+    settle().await;
+    assert_eq!(log(&root), ["RESPONSE: other"]);
+    change(&root, "#log-filter", "events", "change");
+    settle().await;
+    assert!(log(&root).is_empty());
+    assert_eq!(
+        find::<HtmlElement>(&root, "#log-notice")
+            .text_content()
+            .as_deref(),
+        Some("No entries match.")
+    );
+
+    find::<HtmlInputElement>(&root, "#repeat").set_value("10001");
+    click(&root, "#send");
+    settle().await;
+    let error = find::<HtmlElement>(&root, "#input-error").text_content();
+    assert!(
+        error
+            .as_deref()
+            .is_some_and(|e| e.contains("from 1 to 10000")),
+        "{error:?}"
+    );
+    click(&root, "#close");
+    settle().await;
+}

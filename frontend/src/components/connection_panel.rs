@@ -130,8 +130,9 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
             <div class="close-row">
                 <input id="reconnect" type="checkbox" ref={reconnect} disabled={phase != Phase::Closed} />
                 <label for="reconnect">{"Reconnect when dropped, up to"}</label>
-                <input id="reconnect-limit" type="number" ref={limit} min="1" disabled={phase != Phase::Closed} />
-                <span>{"attempts"}</span>
+                <input id="reconnect-limit" type="number" ref={limit} min="1" disabled={phase != Phase::Closed}
+                    aria-label="Reconnect attempts at most" />
+                <span aria-hidden="true">{"attempts"}</span>
             </div>
             if let Some(error) = (*close_error).clone() {
                 <p id="close-error" class="error" role="alert">{error}</p>
