@@ -1,29 +1,62 @@
 #!/usr/bin/env bash
-# Measures echo servers side by side with the bench load generator: each server pinned to CPU 0,
-# the load on CPU 1, all on 127.0.0.1. Prints one table per server and mode, plus the server's
-# RSS per idle connection (from /proc). Everything it starts is stopped by PID at the end.
+# Measures echo servers side by side with the bench load generator (client/src/bin/bench): each
+# server pinned to CPU 0, the load on CPU 1, all on 127.0.0.1. For each server: RSS per idle
+# connection on a fresh process (from /proc), then ping-pong, flood and a fixed 10k msg/s rate,
+# each with the server's CPU time per message. Ends with one table, ratios to raw TCP and to our
+# backend. Everything it starts is stopped by PID at the end. Not part of the test command
+# (only --smoke is).
 #
-#   scripts/bench.sh            # full run: 10 s per mode, 50 connections, 10,000 idle
-#   scripts/bench.sh --smoke    # a few seconds, small counts: what CI runs so it never rots
+#   scripts/bench.sh                 # every server: 10 s per mode, 50 connections, 10,000 idle
+#   scripts/bench.sh --smoke         # raw TCP, backend and bare actix-ws, 2 s per mode: CI
+#   scripts/bench.sh --only backend,bare-actix   # some servers
+#   scripts/bench.sh --idle 19000    # hold 19,000 idle connections (the fd limit is 20,000)
+#   scripts/bench.sh --soak 10m      # the backend alone at 10k msg/s, RSS each minute
 #
-# Servers: "backend" (this project, release, --quiet) and "bare-actix" (backend/examples/
-# bare_echo.rs, the actix-ws baseline). Other peers are listed in bench/RESULTS.md as to do.
+# Servers: raw-tcp (bench/peers, the physical reference), backend (ours, release, logging every
+# recv: line as in production, to /dev/null), backend-quiet (ours, --quiet: logging off),
+# bare-actix (backend/examples/bare_echo.rs), tungstenite and fastwebsockets (bench/peers),
+# gorilla (the seed's Go server, bench/peers/gorilla, Debian's Go packages), node-ws (Node's
+# `ws`, bench/peers/node). Go and `ws` are installed here when missing (apt, npm).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 
-if [ "${1:-}" = --smoke ]; then
-  duration=2s; connections=10; idle=200; modes="ping-pong flood rate"
-else
-  duration=10s; connections=50; idle=10000; modes="ping-pong flood rate"
-fi
+duration=10s; connections=50; idle=10000; rate=10000; soak=""
+only="raw-tcp,backend,backend-quiet,bare-actix,tungstenite,fastwebsockets,gorilla,node-ws"
+while [ $# -gt 0 ]; do
+  case $1 in
+    --smoke) duration=2s; connections=10; idle=200; only="raw-tcp,backend,bare-actix" ;;
+    --only) only=${2:?--only needs a list of servers}; shift ;;
+    --idle) idle=${2:?--idle needs a count}; shift ;;
+    --duration) duration=${2:?--duration needs a time like 10s}; shift ;;
+    --soak) soak=${2:?--soak needs a time like 10m}; shift ;;
+    *) die "unknown argument $1 (see the top of $0)" ;;
+  esac
+  shift
+done
 ulimit -n "$(ulimit -Hn)"
 pin_server="taskset -c 0"; pin_load="taskset -c 1"
 [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null || { pin_server=""; pin_load=""; }
+clock_ticks=$(getconf CLK_TCK)
+wanted() { [[ ",$only," == *",$1,"* ]]; }
 
 cargo build --release -q -p backend -p client --bin bench
 cargo build --release -q -p backend --example bare_echo
+if wanted raw-tcp || wanted tungstenite || wanted fastwebsockets; then
+  cargo build --release -q -p bench-peers
+fi
+if wanted gorilla; then
+  [ -f /usr/share/gocode/src/github.com/gorilla/websocket/conn.go ] && command -v go >/dev/null \
+    || apt_install golang-go golang-github-gorilla-websocket-dev
+  (cd bench/peers/gorilla && GOFLAGS=-mod=mod GOPROXY=off GOSUMDB=off go build -o "$ROOT/target/gorilla-echo" .) \
+    || die "could not build the gorilla peer (bench/peers/gorilla)"
+fi
+if wanted node-ws && ! (cd bench/peers/node && npm ls --silent >/dev/null 2>&1); then
+  (cd bench/peers/node && npm ci --silent --no-audit --no-fund) || die "npm ci in bench/peers/node failed"
+fi
 bench=target/release/bench
+out=target/bench
+mkdir -p "$out"
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
@@ -35,33 +68,110 @@ wait_listening() {
   die "nothing listens on 127.0.0.1:$1"
 }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+json_field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())[sys.argv[1]])' "$1"; }
 
-failed=0
-run_server() {
-  local name=$1 port=$2; shift 2
+# Starts a server pinned to CPU 0; sets server_pid.
+start_server() {
+  local port=$1; shift
   port_free "$port" || die "port $port is taken"
   $pin_server "$@" >/dev/null 2>&1 &
-  local pid=$!
-  pids+=("$pid")
+  server_pid=$!
+  pids+=("$server_pid")
   wait_listening "$port"
+}
+
+failed=0
+results="$out/results.tsv"
+: > "$results"
+# One server: idle RSS first on the fresh process (after load the allocator has freed memory to
+# reuse), then each mode. Appends "server mode msgs/s p50 p99 cpu-µs/msg rss-bytes/conn" rows.
+run_server() {
+  local name=$1 port=$2 kind=$3; shift 3
+  wanted "$name" || return 0
+  start_server "$port" "$@"
+  local pid=$server_pid target=(--addr "127.0.0.1:$port")
+  [ "$kind" = raw ] && target+=(--raw)
   echo "== $name (pid $pid)"
-  # Idle first, on a fresh process: after the load runs the allocator has freed memory to reuse.
   local before after
   before=$(rss_kib "$pid")
-  $pin_load "$bench" --addr "127.0.0.1:$port" --mode idle --duration 6s --connections "$idle" --json \
-    > "target/bench-idle-$name.json" &
+  $pin_load "$bench" "${target[@]}" --mode idle --duration 6s --connections "$idle" --json \
+    > "$out/idle-$name.json" &
   local load=$!
   sleep 5
   after=$(rss_kib "$pid")
-  wait "$load" || failed=1
-  echo "idle: $idle connections held, sample echoes $(grep -o '"received":[0-9]*' "target/bench-idle-$name.json"), server RSS $before -> $after KiB = $(( (after - before) * 1024 / idle )) bytes per connection"
-  for mode in $modes; do
-    $pin_load "$bench" --addr "127.0.0.1:$port" --mode "$mode" --duration "$duration" \
-      --connections "$connections" --rate 10000 || failed=1
+  wait "$load" || { failed=1; echo "idle run failed: $(cat "$out/idle-$name.json")"; }
+  local per_conn=$(( (after - before) * 1024 / idle ))
+  echo "idle: $idle connections, sample echoes $(json_field received < "$out/idle-$name.json") of $(json_field sent < "$out/idle-$name.json"), RSS $before -> $after KiB = $per_conn bytes per connection"
+  printf '%s\tidle\t\t\t\t\t%s\n' "$name" "$per_conn" >> "$results"
+  for mode in ping-pong flood rate; do
+    local ticks line
+    ticks=$(cpu_ticks "$pid")
+    line=$($pin_load "$bench" "${target[@]}" --mode "$mode" --duration "$duration" \
+      --connections "$connections" --rate "$rate" --json) || { failed=1; echo "$mode failed: $line"; continue; }
+    ticks=$(( $(cpu_ticks "$pid") - ticks ))
+    echo "$mode: $line"
+    python3 - "$name" "$mode" "$ticks" "$clock_ticks" "$line" >> "$results" <<'EOF'
+import json, sys
+name, mode, ticks, hz, line = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
+cpu_us = ticks * 1e6 / hz / max(line["received"], 1)
+print(f'{name}\t{mode}\t{line["msgs_per_s"]:.0f}\t{line["p50_us"]}\t{line["p99_us"]}\t{cpu_us:.2f}\t')
+EOF
   done
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
-run_server backend 19001 target/release/backend --addr 127.0.0.1:19001 --quiet --max-connections 20000
-run_server bare-actix 19002 target/release/examples/bare_echo 127.0.0.1:19002
+if [ -n "$soak" ]; then
+  start_server 19001 target/release/backend --addr 127.0.0.1:19001 --max-connections 20000
+  pid=$server_pid
+  : > "$out/soak-rss.txt"
+  echo "== soak: backend (pid $pid), $rate msgs/s over $connections connections for $soak; RSS each minute"
+  $pin_load "$bench" --addr 127.0.0.1:19001 --mode rate --duration "$soak" --connections "$connections" \
+    --rate "$rate" --json > "$out/soak.json" &
+  load=$!
+  minute=0
+  while kill -0 "$load" 2>/dev/null; do
+    sleep 60 & wait $!
+    kill -0 "$load" 2>/dev/null || break
+    minute=$((minute + 1))
+    echo "minute $minute: RSS $(rss_kib "$pid") KiB" | tee -a "$out/soak-rss.txt"
+  done
+  wait "$load" || failed=1
+  echo "load: $(cat "$out/soak.json")"
+  exit $failed
+fi
+
+run_server raw-tcp 19003 raw target/release/raw_tcp_echo 127.0.0.1:19003
+run_server backend 19001 ws target/release/backend --addr 127.0.0.1:19001 --max-connections 20000
+run_server backend-quiet 19008 ws target/release/backend --addr 127.0.0.1:19008 --quiet --max-connections 20000
+run_server bare-actix 19002 ws target/release/examples/bare_echo 127.0.0.1:19002
+run_server tungstenite 19004 ws target/release/tungstenite_echo 127.0.0.1:19004
+run_server fastwebsockets 19005 ws target/release/fastwebsockets_echo 127.0.0.1:19005
+run_server gorilla 19006 ws target/gorilla-echo -addr 127.0.0.1:19006
+run_server node-ws 19007 ws node bench/peers/node/echo.mjs 127.0.0.1:19007
+
+echo
+echo "$connections connections, 32-byte text messages, $duration per mode, rate mode at $rate msgs/s; idle: $idle connections"
+python3 - "$results" <<'EOF'
+import sys
+rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
+by = {(r[0], r[1]): r for r in rows}
+servers = list(dict.fromkeys(r[0] for r in rows))
+def num(server, mode, col):
+    row = by.get((server, mode))
+    return float(row[col]) if row and row[col] else None
+def ratio(a, b):
+    return f"{a / b:.2f}" if a is not None and b else "-"
+print(f'{"server":<15}{"ping-pong/s":>12}{"xraw":>6}{"xours":>6}{"flood/s":>11}{"xraw":>6}{"xours":>6}'
+      f'{"rate p50 µs":>12}{"p99 µs":>8}{"cpu µs/msg":>11}{"idle B/conn":>12}')
+for s in servers:
+    pp, fl = num(s, "ping-pong", 2), num(s, "flood", 2)
+    cells = [f"{s:<15}",
+             f'{pp or 0:>12.0f}', f'{ratio(pp, num("raw-tcp", "ping-pong", 2)):>6}', f'{ratio(pp, num("backend", "ping-pong", 2)):>6}',
+             f'{fl or 0:>11.0f}', f'{ratio(fl, num("raw-tcp", "flood", 2)):>6}', f'{ratio(fl, num("backend", "flood", 2)):>6}',
+             f'{num(s, "rate", 3) or 0:>12.0f}', f'{num(s, "rate", 4) or 0:>8.0f}',
+             f'{num(s, "flood", 5) or 0:>11.2f}', f'{by.get((s, "idle"), [""] * 7)[6]:>12}']
+    print("".join(cells))
+EOF
+echo "(cpu µs/msg: the server's user + system time during the flood run over the echoes received)"
 exit $failed

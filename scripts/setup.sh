@@ -13,19 +13,6 @@ case "$what" in app|test) ;; *) die "usage: scripts/setup.sh app|test" ;; esac
 # has_version CMD TEXT: CMD --version mentions TEXT
 has_version() { command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -qF "$2"; }
 
-apt_install() {
-  local missing=()
-  for package in "$@"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
-  done
-  [ ${#missing[@]} -eq 0 ] && return
-  say "installing ${missing[*]} (apt)"
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-}
-
 command -v cargo >/dev/null || die "cargo is missing: install Rust with rustup (https://rustup.rs) first"
 command -v npm >/dev/null || apt_install nodejs npm
 

@@ -88,7 +88,7 @@ browser_benchmark_smoke() {
 }
 
 suite "format (cargo fmt --check)" cargo fmt --all -- --check
-suite "lint native (clippy)" cargo clippy -p backend -p client --all-targets -- -D warnings
+suite "lint native (clippy)" cargo clippy -p backend -p client -p bench-peers --all-targets -- -D warnings
 suite "lint wasm (clippy)" cargo clippy -p frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
 suite "backend and client (cargo test)" cargo test -p backend -p client
 suite "behind nginx (deploy/nginx.conf, two backends)" \

@@ -2,17 +2,52 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use hdrhistogram::Histogram;
 use tokio::time::{interval_at, sleep_until, timeout, MissedTickBehavior};
-use tokio_tungstenite::{connect_async, tungstenite::Message, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{
+    connect_async,
+    tungstenite::{Error as WsError, Message},
+};
+use tokio_util::codec::{Decoder, Encoder, Framed};
 
 use crate::payload::{make, verify};
 
-pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+/// A connection the load runs over: a WebSocket, or raw TCP framed by message size.
+pub trait Connection:
+    Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send
+{
+}
+
+impl<T> Connection for T where
+    T: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send
+{
+}
+
+pub type Socket = Box<dyn Connection>;
+
+/// Where the load goes.
+#[derive(Debug, Clone)]
+pub enum Target {
+    WebSocket {
+        url: String,
+    },
+    /// A raw TCP echo: messages are `size` bytes with no framing, so a read of `size` bytes is
+    /// one echo.
+    RawTcp {
+        addr: String,
+        size: usize,
+    },
+}
 
 /// After the writers stop, how long readers wait for the last echoes before counting them lost.
 pub const DRAIN: Duration = Duration::from_secs(5);
+
+/// tokio's timer wheel has 1 ms ticks, so a rate-mode send fires up to about 1 ms after it was
+/// due. Lateness within this slack is the generator's own and latency counts from the actual
+/// send; beyond it the writer was held up (the server pushing back) and latency counts from
+/// when the message was due, so queueing is not hidden.
+const TIMER_SLACK: Duration = Duration::from_millis(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
@@ -82,11 +117,47 @@ impl Tally {
     }
 }
 
-pub async fn open(url: &str) -> Result<Socket, String> {
-    connect_async(url)
-        .await
-        .map(|(socket, _)| socket)
-        .map_err(|e| format!("connect: {e}"))
+pub async fn open(target: &Target) -> Result<Socket, String> {
+    match target {
+        Target::WebSocket { url } => connect_async(url)
+            .await
+            .map(|(socket, _)| Box::new(socket) as Socket)
+            .map_err(|e| format!("connect: {e}")),
+        Target::RawTcp { addr, size } => {
+            let stream = tokio::net::TcpStream::connect(addr)
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+            stream
+                .set_nodelay(true)
+                .map_err(|e| format!("connect: {e}"))?;
+            Ok(Box::new(Framed::new(stream, FixedSize(*size))))
+        }
+    }
+}
+
+/// Raw TCP framing: every `.0` bytes is one message.
+struct FixedSize(usize);
+
+impl Decoder for FixedSize {
+    type Item = Message;
+    type Error = WsError;
+
+    fn decode(&mut self, src: &mut bytes::BytesMut) -> Result<Option<Message>, WsError> {
+        if src.len() < self.0 {
+            src.reserve(self.0 - src.len());
+            return Ok(None);
+        }
+        Ok(Some(Message::Binary(src.split_to(self.0).freeze())))
+    }
+}
+
+impl Encoder<Message> for FixedSize {
+    type Error = WsError;
+
+    fn encode(&mut self, message: Message, dst: &mut bytes::BytesMut) -> Result<(), WsError> {
+        dst.extend_from_slice(&message.into_data());
+        Ok(())
+    }
 }
 
 fn message(bytes: Vec<u8>, text: bool) -> Message {
@@ -154,7 +225,7 @@ async fn ping_pong(mut socket: Socket, plan: &Plan, started: Instant) -> Tally {
         }
         seq += 1;
     }
-    let _ = socket.close(None).await;
+    let _ = SinkExt::close(&mut socket).await;
     tally
 }
 
@@ -173,9 +244,14 @@ async fn pipelined(socket: Socket, plan: &Plan, started: Instant) -> Tally {
                 let mut ticks = interval_at(first, period);
                 ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
                 while Instant::now() < deadline {
-                    let scheduled = ticks.tick().await;
-                    // Latency counts from when the message was due, not when it went out.
-                    let due = (scheduled.into_std() - started).as_nanos() as u64;
+                    let due = ticks.tick().await.into_std();
+                    let now = Instant::now();
+                    let from = if now.duration_since(due) > TIMER_SLACK {
+                        due
+                    } else {
+                        now
+                    };
+                    let due = (from - started).as_nanos() as u64;
                     if writer
                         .send(message(make(sent, due, plan.size, plan.text), plan.text))
                         .await
@@ -246,7 +322,7 @@ async fn pipelined(socket: Socket, plan: &Plan, started: Instant) -> Tally {
         ));
     }
     if let Ok(mut socket) = writer.reunite(reader) {
-        let _ = socket.close(None).await;
+        let _ = SinkExt::close(&mut socket).await;
     }
     tally
 }

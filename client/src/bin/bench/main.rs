@@ -32,6 +32,10 @@ struct Args {
     /// Full WebSocket URL instead of --addr.
     #[arg(long)]
     url: Option<String>,
+    /// Raw TCP to --addr instead of WebSocket: for a plain TCP echo, the physical reference.
+    /// Messages are --size bytes back to back, so every echo is still checked.
+    #[arg(long, conflicts_with = "url")]
+    raw: bool,
     /// flood, ping-pong, rate or idle.
     #[arg(long, value_enum, default_value_t = Mode::PingPong)]
     mode: Mode,
@@ -69,10 +73,19 @@ async fn main() -> ExitCode {
         eprintln!("error: --rate must be above 0");
         return ExitCode::from(2);
     }
-    let url = args
-        .url
-        .clone()
-        .unwrap_or_else(|| format!("ws://{}/echo", args.addr));
+    let target = if args.raw {
+        load::Target::RawTcp {
+            addr: args.addr.clone(),
+            size: args.size,
+        }
+    } else {
+        load::Target::WebSocket {
+            url: args
+                .url
+                .clone()
+                .unwrap_or_else(|| format!("ws://{}/echo", args.addr)),
+        }
+    };
     let plan = Arc::new(Plan {
         mode: args.mode,
         size: args.size,
@@ -87,7 +100,8 @@ async fn main() -> ExitCode {
     let total = args.connections as usize;
     while sockets.len() + (connect_errors as usize) < total {
         let batch = CONNECT_BATCH.min(total - sockets.len() - connect_errors as usize);
-        let attempts = futures_util::future::join_all((0..batch).map(|_| load::open(&url))).await;
+        let attempts =
+            futures_util::future::join_all((0..batch).map(|_| load::open(&target))).await;
         for attempt in attempts {
             match attempt {
                 Ok(socket) => sockets.push(socket),
@@ -178,7 +192,7 @@ async fn hold(mut sockets: Vec<load::Socket>, plan: &Plan, started: Instant) -> 
         }
     }
     for socket in &mut sockets {
-        let _ = socket.close(None).await;
+        let _ = SinkExt::close(socket).await;
     }
     tally
 }

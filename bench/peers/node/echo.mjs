@@ -1,0 +1,14 @@
+// Node's `ws` echo on /echo: every message sent back as it came (text stays text).
+// A peer for scripts/bench.sh.
+//
+//   npm ci && node echo.mjs 127.0.0.1:9007
+
+import { WebSocketServer } from 'ws';
+
+const [host, port] = (process.argv[2] ?? '127.0.0.1:9007').split(':');
+const server = new WebSocketServer({ host, port: Number(port), path: '/echo', perMessageDeflate: false });
+server.on('connection', (socket) => {
+  socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+  socket.on('error', () => socket.terminate());
+});
+server.on('listening', () => console.error(`ws echo on ws://${host}:${port}/echo`));
