@@ -200,3 +200,44 @@ test('keyboard only: every control is reachable by Tab, and a whole session work
     ['OPEN', 'SEND: typed, not clicked', 'RESPONSE: typed, not clicked', 'CLOSE (code 1000)']);
   await context.close();
 });
+
+test('subprotocols are offered, the state is shown, the ticker and the stats run', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // The handshake as Chromium sends it, from the DevTools protocol.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  const handshakes = [];
+  cdp.on('Network.webSocketWillSendHandshakeRequest', (event) => handshakes.push(event.request.headers));
+  await page.goto(backend.url);
+  assert.equal(await page.textContent('#phase'), 'closed');
+
+  await page.fill('#protocols', 'chat.v2, echo');
+  await page.click('#open');
+  await page.locator('#phase', { hasText: /^open$/ }).waitFor();
+  const offered = handshakes.map((h) => h['Sec-WebSocket-Protocol'] ?? h['sec-websocket-protocol']);
+  assert.deepEqual(offered, ['chat.v2, echo']);
+  assert.equal(await page.textContent('#protocol'), 'chat.v2', 'the one the backend agreed to');
+  assert.equal(await page.isDisabled('#open'), true);
+  assert.equal(await page.isDisabled('#url'), true, 'the URL is fixed while connected');
+
+  await page.fill('#ticker-ms', '100');
+  await page.click('#ticker-start');
+  await page.locator('#output .line .text', { hasText: /^RESPONSE: 20\d\d-/ }).nth(2).waitFor();
+  await page.click('#ticker-stop');
+  const ticks = (await logLines(page)).filter((l) => /^SEND: 20\d\d-\d\d-\d\d/.test(l)).length;
+  assert.ok(ticks >= 3, `the ticker sent the time: ${ticks}`);
+  await page.waitForTimeout(400);
+  const after = (await logLines(page)).filter((l) => l.startsWith('SEND: ')).length;
+  assert.equal(after, ticks, 'nothing more after Stop');
+
+  await page.waitForFunction(() => /^[1-9]\d* msgs/.test(document.querySelector('#stat-received').textContent)
+    && document.querySelector('#stat-sent').textContent === document.querySelector('#stat-received').textContent);
+  assert.match(await page.textContent('#stat-rtt'), /^\d+\.\d \/ \d+\.\d \/ \d+\.\d ms$/);
+  assert.match(await page.textContent('#stat-uptime'), /^0:00:0\d$/);
+
+  await page.click('#close');
+  await page.locator('#phase', { hasText: /^closed$/ }).waitFor();
+  assert.equal(await page.textContent('#stat-uptime'), '–');
+  await context.close();
+});

@@ -15,6 +15,7 @@ use crate::{
     frame_guard::GuardedPayload,
     metrics::{Metrics, Rejection},
     origin::OriginPolicy,
+    subprotocol,
 };
 
 /// What every connection is held to; one copy shared by all workers.
@@ -80,9 +81,10 @@ pub async fn echo_route(
         },
     )
     .await?;
-    let (response, session, messages) = actix_ws::handle(&req, body).inspect_err(|_| {
+    let (mut response, session, messages) = actix_ws::handle(&req, body).inspect_err(|_| {
         settings.metrics.rejected(Rejection::BadHandshake);
     })?;
+    subprotocol::agree(req.headers(), &mut response);
     let messages = messages
         .max_frame_size(settings.max_frame_bytes)
         .aggregate_continuations()

@@ -10,6 +10,7 @@ pub mod frame_guard;
 pub mod metrics;
 pub mod origin;
 pub mod server;
+pub mod subprotocol;
 pub mod tls;
 
 pub use config::Config;

@@ -178,3 +178,31 @@ timed_test!(many_clients_are_echoed_independently, async {
     }
     server.stop().await;
 });
+
+timed_test!(the_first_offered_subprotocol_is_agreed_to, async {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let server =
+        server::start_in_background(Config::listening_on("127.0.0.1:0")).expect("server starts");
+    let mut request = server.echo_url().into_client_request().expect("a request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "chat.v2, echo".parse().expect("a header value"),
+    );
+    // tungstenite, like browsers, fails the handshake if the answer ignores its offer.
+    let (mut client, response) = connect_async(request).await.expect("upgrade");
+    assert_eq!(
+        response
+            .headers()
+            .get("Sec-WebSocket-Protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some("chat.v2")
+    );
+    client.send(Message::text("hi")).await.expect("send");
+    assert_eq!(next(&mut client).await, Message::text("hi"));
+
+    let (_, plain) = connect_async(server.echo_url()).await.expect("upgrade");
+    assert!(
+        plain.headers().get("Sec-WebSocket-Protocol").is_none(),
+        "none offered, none agreed"
+    );
+});

@@ -176,10 +176,36 @@ fn a_foreign_origin_is_refused_by_the_backend_with_a_clear_error() {
 }
 
 #[test]
-fn a_subprotocol_the_server_does_not_speak_is_explained() {
+fn the_backend_agrees_to_the_first_subprotocol_offered() {
     let backend = backend();
+    let (code, stdout, stderr) = run_piped(
+        &[
+            "--addr",
+            &backend.addr.to_string(),
+            "--subprotocol",
+            "chat",
+            "--subprotocol",
+            "superchat",
+        ],
+        b"hi\n",
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout
+            .iter()
+            .any(|line| line.ends_with("subprotocol: chat")),
+        "{stdout:?}"
+    );
+}
+
+#[test]
+fn a_subprotocol_the_server_does_not_speak_is_explained() {
+    let (addr, _recording) = recording_server::start(Behaviour {
+        agree_subprotocol: false,
+        ..echoing()
+    });
     let (code, _, stderr) = run_piped(
-        &["--addr", &backend.addr.to_string(), "--subprotocol", "chat"],
+        &["--url", &format!("ws://{addr}/"), "--subprotocol", "chat"],
         b"hi\n",
     );
     assert_eq!(code, Some(1), "{stderr}");
@@ -282,6 +308,7 @@ fn timestamps_and_quiet() {
 fn a_server_closing_with_another_code_than_1000_exits_5() {
     let (addr, _recording) = recording_server::start(Behaviour {
         close_after: Some((1, 4002)),
+        ..echoing()
     });
     let client = start(
         &["--url", &format!("ws://{addr}/"), "--interval", "100ms"],

@@ -110,6 +110,8 @@ pub struct Stats {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct State {
     pub phase: Phase,
+    /// The subprotocol agreed for the current (or last) connection; empty for none.
+    pub protocol: String,
     /// Shared entries: the reducer copies the state on every action, and copying 10,000
     /// pointers is cheap where copying 10,000 messages is not.
     pub log: VecDeque<Rc<Entry>>,
@@ -126,8 +128,8 @@ pub struct State {
 pub enum Action {
     /// A socket was created and is connecting.
     Connecting,
-    /// The socket's open event fired.
-    Opened { at: f64 },
+    /// The socket's open event fired; `protocol` is the subprotocol the server agreed to.
+    Opened { at: f64, protocol: String },
     /// A message was handed to the socket.
     Sent(DataEvent),
     /// A message arrived.
@@ -190,8 +192,9 @@ impl State {
         };
         match action {
             Action::Connecting => state.phase = Phase::Connecting,
-            Action::Opened { at } => {
+            Action::Opened { at, protocol } => {
                 state.phase = Phase::Open;
+                state.protocol = protocol;
                 state.stats = Stats {
                     opened_at: Some(at),
                     ..Stats::default()
@@ -279,6 +282,13 @@ mod tests {
             .fold(Rc::new(State::default()), State::reduce)
     }
 
+    fn opened(at: f64) -> Action {
+        Action::Opened {
+            at,
+            protocol: String::new(),
+        }
+    }
+
     fn data(at: f64, display: &str) -> DataEvent {
         DataEvent {
             at,
@@ -296,7 +306,7 @@ mod tests {
     fn a_full_session_logs_the_original_lines() {
         let state = run(vec![
             Action::Connecting,
-            Action::Opened { at: 0.0 },
+            opened(0.0),
             Action::Sent(data(1.0, "Hello world!")),
             Action::Received(data(3.5, "Hello world!")),
             Action::Closing,
@@ -322,7 +332,7 @@ mod tests {
     #[wasm_bindgen_test]
     fn echoes_are_matched_to_sends_in_order_for_their_round_trip() {
         let state = run(vec![
-            Action::Opened { at: 0.0 },
+            opened(0.0),
             Action::Sent(data(10.0, "a")),
             Action::Sent(data(11.0, "b")),
             Action::Received(data(12.5, "a")),
@@ -345,7 +355,7 @@ mod tests {
     #[wasm_bindgen_test]
     fn an_unmatched_message_has_no_round_trip() {
         let state = run(vec![
-            Action::Opened { at: 0.0 },
+            opened(0.0),
             Action::Received(data(1.0, "server push")),
         ]);
         assert_eq!(state.log[1].rtt_ms, None);
@@ -354,7 +364,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn the_log_keeps_the_newest_entries_and_counts_the_dropped() {
-        let mut actions = vec![Action::Opened { at: 0.0 }];
+        let mut actions = vec![opened(0.0)];
         actions.extend((0..MAX_ENTRIES + 5).map(|i| Action::Failed {
             at: i as f64,
             text: i.to_string(),
@@ -374,7 +384,7 @@ mod tests {
     fn phases_follow_the_socket() {
         assert_eq!(run(vec![Action::Connecting]).phase, Phase::Connecting);
         assert_eq!(
-            run(vec![Action::Connecting, Action::Opened { at: 0.0 }]).phase,
+            run(vec![Action::Connecting, opened(0.0)]).phase,
             Phase::Open
         );
         let failed = run(vec![
@@ -410,7 +420,7 @@ mod tests {
     #[wasm_bindgen_test]
     fn a_batch_is_its_actions_in_order() {
         let one_by_one = vec![
-            Action::Opened { at: 0.0 },
+            opened(0.0),
             Action::Sent(data(1.0, "a")),
             Action::Received(data(4.0, "a")),
             Action::Failed {
@@ -418,17 +428,14 @@ mod tests {
                 text: "x".into(),
             },
         ];
-        let batched = vec![
-            Action::Opened { at: 0.0 },
-            Action::Batch(one_by_one[1..].to_vec()),
-        ];
+        let batched = vec![opened(0.0), Action::Batch(one_by_one[1..].to_vec())];
         assert_eq!(run(one_by_one), run(batched));
     }
 
     #[wasm_bindgen_test]
     fn entries_get_increasing_ids_that_survive_clear() {
         let state = run(vec![
-            Action::Opened { at: 0.0 },
+            opened(0.0),
             Action::Sent(data(1.0, "a")),
             Action::Cleared,
             Action::Sent(data(2.0, "b")),

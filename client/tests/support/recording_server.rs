@@ -32,6 +32,9 @@ impl Recording {
 pub struct Behaviour {
     /// After echoing this many messages, close with this code.
     pub close_after: Option<(usize, u16)>,
+    /// Agree to the first subprotocol offered, as a server that speaks it would; when false,
+    /// answer without one, as a server that speaks none of them does.
+    pub agree_subprotocol: bool,
 }
 
 /// Starts the server; the recording arrives on the channel when the connection ends.
@@ -58,11 +61,11 @@ pub fn start(behaviour: Behaviour) -> (SocketAddr, mpsc::Receiver<Recording>) {
                     .iter()
                     .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
                     .collect();
-                // Accept the first subprotocol offered, as a server that speaks it would.
                 let offered = request
                     .headers()
                     .get("sec-websocket-protocol")
-                    .and_then(|v| v.to_str().ok());
+                    .and_then(|v| v.to_str().ok())
+                    .filter(|_| behaviour.agree_subprotocol);
                 if let Some(first) = offered.and_then(|list| list.split(',').next()) {
                     if let Ok(value) = first.trim().parse() {
                         response
@@ -110,5 +113,8 @@ pub fn start(behaviour: Behaviour) -> (SocketAddr, mpsc::Receiver<Recording>) {
 }
 
 pub fn echoing() -> Behaviour {
-    Behaviour { close_after: None }
+    Behaviour {
+        close_after: None,
+        agree_subprotocol: true,
+    }
 }

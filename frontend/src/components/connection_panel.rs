@@ -11,6 +11,8 @@ use crate::{hooks::OpenRequest, state::Phase};
 #[derive(Properties, PartialEq)]
 pub struct ConnectionPanelProps {
     pub phase: Phase,
+    /// The subprotocol the server agreed to, shown while open.
+    pub protocol: String,
     /// What the URL field starts with: the page's own `/echo`.
     pub default_url: String,
     pub on_open: Callback<OpenRequest>,
@@ -137,7 +139,12 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
             if let Some(error) = (*close_error).clone() {
                 <p id="close-error" class="error" role="alert">{error}</p>
             }
-            <p class="phase">{"Connection: "}<span id="phase">{phase_name(phase)}</span></p>
+            <p class="phase">
+                {"Connection: "}<span id="phase">{phase_name(phase)}</span>
+                if phase == Phase::Open && !props.protocol.is_empty() {
+                    {", subprotocol "}<span id="protocol">{props.protocol.clone()}</span>
+                }
+            </p>
         </fieldset>
     }
 }

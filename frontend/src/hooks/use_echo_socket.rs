@@ -240,7 +240,10 @@ async fn run(
     // On the whole socket, before splitting: a SplitSink is ready at once and would not wait.
     let opened = poll_fn(|cx| socket.poll_ready_unpin(cx)).await.is_ok() && is_open(&raw);
     if opened {
-        dispatch.dispatch(Action::Opened { at: now() });
+        dispatch.dispatch(Action::Opened {
+            at: now(),
+            protocol: raw.protocol(),
+        });
     }
     let (mut sink, incoming) = socket.split();
 
