@@ -10,15 +10,25 @@
 //! cargo run -p backend -- --help
 //! ```
 
-use std::{io::IsTerminal, process::ExitCode};
+use std::{
+    io::{BufWriter, IsTerminal},
+    process::ExitCode,
+};
 
 use backend::{config::LogFormat, server, Config};
 use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 /// Exit status for a configuration error, as clap uses for bad flags.
 const EXIT_CONFIG: u8 = 2;
+
+/// Log lines waiting for the writer thread; past this a burst waits for the disk (or pipe)
+/// rather than dropping lines.
+const LOG_QUEUE_LINES: usize = 128 * 1024;
+/// The writer thread's buffer: it writes once per burst instead of once per line.
+const LOG_WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -27,7 +37,8 @@ async fn main() -> ExitCode {
         eprintln!("error: {message}");
         return ExitCode::from(EXIT_CONFIG);
     }
-    init_logging(&config);
+    // Dropped when main returns, after the server stopped: every queued line is written.
+    let _log_writer = init_logging(&config);
 
     if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
         if let Err(message) = backend::tls::load(cert, key) {
@@ -86,18 +97,31 @@ async fn main() -> ExitCode {
 
 /// `RUST_LOG` (default `info`) on stderr, as text or JSON; `--quiet` silences the `recv:` lines,
 /// which have a log target of their own.
-fn init_logging(config: &Config) {
+///
+/// A `recv:` line per message made logging the bottleneck of a flood (one write to stderr per
+/// message, on the echo thread): lines are formatted where they happen, queued, and written
+/// in batches by a thread of their own. The queue never drops a line.
+fn init_logging(config: &Config) -> WorkerGuard {
     let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     if config.quiet {
         if let Ok(directive) = format!("{}=warn", backend::echo::MESSAGE_LOG).parse() {
             filter = filter.add_directive(directive);
         }
     }
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .thread_name("log-writer")
+        .finish(BufWriter::with_capacity(
+            LOG_WRITE_BUFFER_BYTES,
+            std::io::stderr(),
+        ));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match config.log_format {
         LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
         LogFormat::Json => logs.json().flatten_event(true).init(),
     }
+    guard
 }

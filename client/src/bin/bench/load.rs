@@ -51,7 +51,8 @@ const TIMER_SLACK: Duration = Duration::from_millis(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
-    /// Each connection writes as fast as it can while reading the echoes.
+    /// Each connection writes as fast as it can while reading the echoes, with at most
+    /// --window messages in flight.
     Flood,
     /// One message in flight per connection.
     PingPong,
@@ -69,6 +70,8 @@ pub struct Plan {
     pub duration: Duration,
     /// Rate mode: messages per second per connection.
     pub per_connection_rate: f64,
+    /// Flood mode: messages sent and not yet echoed, at most, per connection.
+    pub window: u64,
 }
 
 /// What one connection (or all, merged) saw.
@@ -230,9 +233,15 @@ async fn ping_pong(mut socket: Socket, plan: &Plan, started: Instant) -> Tally {
 }
 
 /// Flood and rate: a writer and a reader on one connection; the reader checks order.
+///
+/// A flood without a window measures socket buffers, not the server: the kernel queues
+/// megabytes per connection, so echoes come back seconds late and the run ends with a backlog.
+/// With a window the writer still outruns any server, and every echo is back soon after the end.
 async fn pipelined(socket: Socket, plan: &Plan, started: Instant) -> Tally {
     let (mut writer, mut reader) = socket.split();
     let deadline = started + plan.duration;
+    let echoed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let echo_arrived = std::sync::Arc::new(tokio::sync::Notify::new());
     // The writer's final count, so the reader stops as soon as every echo is in.
     let (done_tx, mut done_rx) = tokio::sync::watch::channel(None::<u64>);
     let write = async {
@@ -264,6 +273,17 @@ async fn pipelined(socket: Socket, plan: &Plan, started: Instant) -> Tally {
             }
             _ => {
                 while Instant::now() < deadline {
+                    if sent - echoed.load(std::sync::atomic::Ordering::Acquire) >= plan.window {
+                        // Everything written must reach the server before waiting on it.
+                        if writer.flush().await.is_err() {
+                            break;
+                        }
+                        tokio::select! {
+                            () = echo_arrived.notified() => {}
+                            () = sleep_until(tokio::time::Instant::from_std(deadline)) => break,
+                        }
+                        continue;
+                    }
                     let now = started.elapsed().as_nanos() as u64;
                     if writer
                         .feed(message(make(sent, now, plan.size, plan.text), plan.text))
@@ -302,6 +322,8 @@ async fn pipelined(socket: Socket, plan: &Plan, started: Instant) -> Tally {
                         Err(error) => tally.error(error),
                     }
                     expected += 1;
+                    echoed.store(expected, std::sync::atomic::Ordering::Release);
+                    echo_arrived.notify_one();
                 }
                 Some(Err(error)) => {
                     tally.error(error);

@@ -54,6 +54,9 @@ struct Args {
     /// Rate mode: messages per second over all connections.
     #[arg(long, default_value_t = 10_000.0)]
     rate: f64,
+    /// Flood mode: messages in flight (sent, not yet echoed) per connection, at most.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    window: u64,
     /// One JSON object on one line instead of the table.
     #[arg(long)]
     json: bool,
@@ -92,6 +95,7 @@ async fn main() -> ExitCode {
         text: !args.binary,
         duration: args.duration,
         per_connection_rate: args.rate / f64::from(args.connections),
+        window: args.window,
     });
 
     let mut sockets = Vec::with_capacity(args.connections as usize);
