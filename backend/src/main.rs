@@ -15,11 +15,17 @@ use std::{
     process::ExitCode,
 };
 
+use backend::message_log::{MessageLogLayer, Style, MESSAGE_LOG};
 use backend::{config::LogFormat, server, Config};
 use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{
+    filter::{filter_fn, FilterExt},
+    layer::SubscriberExt,
+    util::SubscriberInitExt,
+    EnvFilter, Layer,
+};
 
 /// Exit status for a configuration error, as clap uses for bad flags.
 const EXIT_CONFIG: u8 = 2;
@@ -102,12 +108,15 @@ async fn main() -> ExitCode {
 /// message, on the echo thread): lines are formatted where they happen, queued, and written
 /// in batches by a thread of their own. The queue never drops a line.
 fn init_logging(config: &Config) -> WorkerGuard {
-    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    if config.quiet {
-        if let Ok(directive) = format!("{}=warn", backend::echo::MESSAGE_LOG).parse() {
-            filter = filter.add_directive(directive);
+    let filter = || {
+        let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+        if config.quiet {
+            if let Ok(directive) = format!("{MESSAGE_LOG}=warn").parse() {
+                filter = filter.add_directive(directive);
+            }
         }
-    }
+        filter
+    };
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(false)
         .buffered_lines_limit(LOG_QUEUE_LINES)
@@ -116,12 +125,17 @@ fn init_logging(config: &Config) -> WorkerGuard {
             LOG_WRITE_BUFFER_BYTES,
             std::io::stderr(),
         ));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
-    match config.log_format {
-        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
-        LogFormat::Json => logs.json().flatten_event(true).init(),
-    }
+    let ansi = std::io::stderr().is_terminal();
+    let general = tracing_subscriber::fmt::layer().with_writer(writer.clone());
+    let (general, style) = match config.log_format {
+        LogFormat::Text => (general.with_ansi(ansi).boxed(), Style::Text { ansi }),
+        LogFormat::Json => (general.json().flatten_event(true).boxed(), Style::Json),
+    };
+    // The recv: lines (one per message) have a formatter of their own, made for speed.
+    let is_message = || filter_fn(|meta| meta.target() == MESSAGE_LOG);
+    tracing_subscriber::registry()
+        .with(general.with_filter(filter().and(is_message().not())))
+        .with(MessageLogLayer::new(style, writer).with_filter(filter().and(is_message())))
+        .init();
     guard
 }
