@@ -7,6 +7,7 @@ pub mod connections;
 pub mod echo;
 pub mod echo_route;
 pub mod frame_guard;
+pub mod log_writer;
 pub mod message_log;
 pub mod metrics;
 pub mod origin;

@@ -10,16 +10,13 @@
 //! cargo run -p backend -- --help
 //! ```
 
-use std::{
-    io::{BufWriter, IsTerminal},
-    process::ExitCode,
-};
+use std::{io::IsTerminal, process::ExitCode};
 
+use backend::log_writer::{batch_writer, FlushGuard};
 use backend::message_log::{MessageLogLayer, Style, MESSAGE_LOG};
 use backend::{config::LogFormat, server, Config};
 use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::{
     filter::{filter_fn, FilterExt},
     layer::SubscriberExt,
@@ -29,12 +26,6 @@ use tracing_subscriber::{
 
 /// Exit status for a configuration error, as clap uses for bad flags.
 const EXIT_CONFIG: u8 = 2;
-
-/// Log lines waiting for the writer thread; past this a burst waits for the disk (or pipe)
-/// rather than dropping lines.
-const LOG_QUEUE_LINES: usize = 128 * 1024;
-/// The writer thread's buffer: it writes once per burst instead of once per line.
-const LOG_WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -105,9 +96,9 @@ async fn main() -> ExitCode {
 /// which have a log target of their own.
 ///
 /// A `recv:` line per message made logging the bottleneck of a flood (one write to stderr per
-/// message, on the echo thread): lines are formatted where they happen, queued, and written
-/// in batches by a thread of their own. The queue never drops a line.
-fn init_logging(config: &Config) -> WorkerGuard {
+/// message, on the echo thread): lines are formatted where they happen (the `recv:` lines by a
+/// formatter of their own) and written in batches by a thread of their own, never dropped.
+fn init_logging(config: &Config) -> FlushGuard {
     let filter = || {
         let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
         if config.quiet {
@@ -117,14 +108,7 @@ fn init_logging(config: &Config) -> WorkerGuard {
         }
         filter
     };
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(false)
-        .buffered_lines_limit(LOG_QUEUE_LINES)
-        .thread_name("log-writer")
-        .finish(BufWriter::with_capacity(
-            LOG_WRITE_BUFFER_BYTES,
-            std::io::stderr(),
-        ));
+    let (writer, guard) = batch_writer(std::io::stderr());
     let ansi = std::io::stderr().is_terminal();
     let general = tracing_subscriber::fmt::layer().with_writer(writer.clone());
     let (general, style) = match config.log_format {
