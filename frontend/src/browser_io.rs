@@ -1,10 +1,11 @@
-//! The two ways the log leaves the page: the clipboard and a downloaded file. Each failure
-//! comes back as a sentence for the log's ERROR line.
+//! The browser's side of things that can fail: the clipboard and a downloaded file (each
+//! failure comes back as a sentence for the log's status line), and the text of a JS exception.
 
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-fn message_of(error: &JsValue) -> String {
+/// The message of a JS exception (e.g. the SyntaxError for a bad URL), or its debug text.
+pub fn js_error_text(error: &JsValue) -> String {
     error
         .dyn_ref::<js_sys::Error>()
         .map(|error| String::from(error.message()))
@@ -22,14 +23,14 @@ pub async fn copy_to_clipboard(text: &str) -> Result<(), String> {
         .map_err(|error| {
             format!(
                 "could not copy to the clipboard ({}); select the log's text and copy it by hand, or use Export",
-                message_of(&error)
+                js_error_text(&error)
             )
         })
 }
 
 /// Offers `text` as a file named `name` for the browser to save.
 pub fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
-    let failed = |error: JsValue| format!("could not export the log: {}", message_of(&error));
+    let failed = |error: JsValue| format!("could not export the log: {}", js_error_text(&error));
     let parts = js_sys::Array::of1(&JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);

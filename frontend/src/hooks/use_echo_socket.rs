@@ -11,12 +11,13 @@ use std::{cell::RefCell, future::poll_fn, rc::Rc};
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures_util::{stream, SinkExt, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use yew::{hook, use_memo, use_mut_ref, Callback, UseReducerDispatcher};
 
 use crate::{
     action_batcher::ActionBatcher,
     backoff,
+    browser_io::js_error_text,
     payload::{binary_display, Outgoing},
     state::{Action, DataEvent, State},
 };
@@ -305,13 +306,4 @@ fn received(message: Message) -> DataEvent {
             binary: true,
         },
     }
-}
-
-/// The message of a JS exception (e.g. the SyntaxError for a bad URL), or its debug text.
-fn js_error_text(error: &JsValue) -> String {
-    error
-        .dyn_ref::<js_sys::Error>()
-        .map(|error| String::from(error.message()))
-        .filter(|message| !message.is_empty())
-        .unwrap_or_else(|| format!("{error:?}"))
 }
