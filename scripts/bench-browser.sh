@@ -7,6 +7,7 @@
 #   scripts/bench-browser.sh --echoes 1000 --runs 1 # quick
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+loud_errors
 bash "$ROOT/scripts/setup.sh" test
 cd "$ROOT"
 trunk build --release >/dev/null 2>&1 || die "trunk build --release failed: run it to see why"

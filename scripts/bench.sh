@@ -19,6 +19,7 @@
 # `ws`, bench/peers/node). Go and `ws` are installed here when missing (apt, npm).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+loud_errors
 cd "$ROOT"
 
 duration=10s; connections=50; idle=10000; rate=10000; soak=""

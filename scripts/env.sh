@@ -15,6 +15,11 @@ wasm_bindgen_version() {
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+# For scripts with `set -e`: a command that fails and stops the script says which one it was.
+loud_errors() {
+  set -E
+  trap 'printf "error: %s line %s failed: %s\n" "${BASH_SOURCE[0]:-$0}" "$LINENO" "$BASH_COMMAND" >&2' ERR
+}
 
 # apt_install PACKAGE...: installs those not installed yet (apt-get update first, as root or sudo).
 apt_install() {

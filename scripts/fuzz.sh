@@ -4,6 +4,7 @@
 # stable toolchain accept them. A crash leaves its input in fuzz/artifacts/frame_guard/.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+loud_errors
 
 seconds=${1:-30}
 cd "$ROOT/fuzz"

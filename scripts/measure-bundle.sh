@@ -3,6 +3,7 @@
 # downloads, to check the choice of the wasm-release profile (Cargo.toml) still holds.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+loud_errors
 bash "$ROOT/scripts/setup.sh" app
 cd "$ROOT"
 

@@ -3,6 +3,7 @@
 # Arguments go to the backend, e.g. `scripts/run.sh --addr 0.0.0.0:9000`.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+loud_errors
 
 bash "$ROOT/scripts/setup.sh" app
 cd "$ROOT"

@@ -6,6 +6,7 @@
 #   scripts/setup.sh test   # that, plus what the tests need (Chromium, chromedriver, wasm-pack, Playwright)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+loud_errors
 
 what=${1:-test}
 case "$what" in app|test) ;; *) die "usage: scripts/setup.sh app|test" ;; esac
