@@ -5,23 +5,13 @@
 //
 // ECHO_BACKEND_BIN and ECHO_DIST point at another backend binary or bundle.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startBackend, launchChromium } from './support.mjs';
+import { backendAndBrowser, startBackend } from './support.mjs';
 
-let backend;
-let browser;
-
-before(async () => {
-  backend = await startBackend();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  backend?.stop();
-});
+/** The backend and Chromium this file's tests share. */
+const shared = backendAndBrowser();
 
 /** The log's lines, as the user reads them. */
 async function logLines(page) {
@@ -39,8 +29,8 @@ function escape(text) {
 }
 
 test('the page from the backend opens, echoes and closes', async () => {
-  const page = await browser.newPage();
-  await page.goto(backend.url);
+  const page = await shared.browser.newPage();
+  await page.goto(shared.backend.url);
   await page.locator('#open').waitFor();
   assert.equal(await page.inputValue('#input'), 'Hello world!');
   assert.equal(await page.isDisabled('#send'), true, 'Send does nothing before Open');
@@ -58,7 +48,7 @@ test('the page from the backend opens, echoes and closes', async () => {
     'RESPONSE: Hello world!',
     'CLOSE (code 1000)',
   ]);
-  assert.ok(await backend.waitForLog('recv: Hello world!'), 'the backend logged the message');
+  assert.ok(await shared.backend.waitForLog('recv: Hello world!'), 'the backend logged the message');
 
   mkdirSync('artifacts', { recursive: true });
   await page.screenshot({ path: 'artifacts/page.png', fullPage: true });
@@ -66,10 +56,10 @@ test('the page from the backend opens, echoes and closes', async () => {
 });
 
 test('markup in a message is shown as text, never run', async () => {
-  const page = await browser.newPage();
+  const page = await shared.browser.newPage();
   let dialogs = 0;
   page.on('dialog', (dialog) => { dialogs += 1; dialog.dismiss(); });
-  await page.goto(backend.url);
+  await page.goto(shared.backend.url);
   await page.click('#open');
   await waitForLine(page, 'OPEN');
 
@@ -86,19 +76,19 @@ test('markup in a message is shown as text, never run', async () => {
 });
 
 test('the page connects with the scheme and host it was loaded from', async () => {
-  const page = await browser.newPage();
+  const page = await shared.browser.newPage();
   const sockets = [];
   page.on('websocket', (socket) => sockets.push(socket.url()));
-  await page.goto(backend.url);
+  await page.goto(shared.backend.url);
   await page.click('#open');
   await waitForLine(page, 'OPEN');
-  assert.deepEqual(sockets, [`${backend.url.replace('http://', 'ws://')}echo`]);
+  assert.deepEqual(sockets, [`${shared.backend.url.replace('http://', 'ws://')}echo`]);
   await page.close();
 });
 
 test('binary messages round-trip as hex, and Close sends the chosen code and reason', async () => {
-  const page = await browser.newPage();
-  await page.goto(backend.url);
+  const page = await shared.browser.newPage();
+  await page.goto(shared.backend.url);
   await page.click('#open');
   await waitForLine(page, 'OPEN');
 
@@ -131,7 +121,7 @@ test('binary messages round-trip as hex, and Close sends the chosen code and rea
 test('the page reconnects by itself after the backend restarts', async () => {
   const first = await startBackend();
   const port = new URL(first.url).port;
-  const page = await browser.newPage();
+  const page = await shared.browser.newPage();
   await page.goto(first.url);
   await page.check('#reconnect');
   await page.click('#open');

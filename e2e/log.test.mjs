@@ -1,31 +1,21 @@
 // End to end: the log's tools (filter, search, copy, export, auto-scroll, JSON pretty-printing,
 // Send × N) and a keyboard-only session, in Debian's Chromium against the real backend.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { startBackend, launchChromium } from './support.mjs';
+import { backendAndBrowser } from './support.mjs';
 
-let backend;
-let browser;
-
-before(async () => {
-  backend = await startBackend();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  backend?.stop();
-});
+/** The backend and Chromium this file's tests share. */
+const shared = backendAndBrowser();
 
 const logLines = (page) => page.locator('#output .line .text').allInnerTexts();
 
 /** A page with an open connection; `options` go to newContext (permissions, viewport). */
 async function openPage(options = {}) {
-  const context = await browser.newContext(options);
+  const context = await shared.browser.newContext(options);
   const page = await context.newPage();
-  await page.goto(backend.url);
+  await page.goto(shared.backend.url);
   await page.click('#open');
   await page.locator('#output .line .text', { hasText: /^OPEN$/ }).waitFor();
   return page;
@@ -150,9 +140,9 @@ test('the log follows new entries until the user scrolls up', async () => {
 });
 
 test('keyboard only: every control is reachable by Tab, and a whole session works', async () => {
-  const context = await browser.newContext();
+  const context = await shared.browser.newContext();
   const page = await context.newPage();
-  await page.goto(backend.url);
+  await page.goto(shared.backend.url);
   await page.locator('#open').waitFor();
 
   // Tab through the page once, noting where focus lands (disabled buttons are skipped, as
@@ -202,14 +192,14 @@ test('keyboard only: every control is reachable by Tab, and a whole session work
 });
 
 test('subprotocols are offered, the state is shown, the ticker and the stats run', async () => {
-  const context = await browser.newContext();
+  const context = await shared.browser.newContext();
   const page = await context.newPage();
   // The handshake as Chromium sends it, from the DevTools protocol.
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
   const handshakes = [];
   cdp.on('Network.webSocketWillSendHandshakeRequest', (event) => handshakes.push(event.request.headers));
-  await page.goto(backend.url);
+  await page.goto(shared.backend.url);
   assert.equal(await page.textContent('#phase'), 'closed');
 
   await page.fill('#protocols', 'chat.v2, echo');

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -65,4 +66,19 @@ export function launchChromium() {
       '--no-first-run',
     ],
   });
+}
+
+/** Starts a backend and Chromium before a test file's tests and stops both after them; the
+ *  returned object's `backend` and `browser` are set once the tests run. */
+export function backendAndBrowser() {
+  const shared = {};
+  before(async () => {
+    shared.backend = await startBackend();
+    shared.browser = await launchChromium();
+  });
+  after(async () => {
+    await shared.browser?.close();
+    shared.backend?.stop();
+  });
+  return shared;
 }
