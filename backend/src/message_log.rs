@@ -1,7 +1,8 @@
 //! The `recv:` lines, formatted fast. There is one per echoed message, so their cost is paid
 //! a million times a second in a flood; tracing-subscriber's general formatter (a fresh RFC 3339
-//! timestamp per line, escaping the text one character at a time) made logging cost a third of
-//! the server's throughput. This layer writes the same lines, byte for byte, for the
+//! timestamp per line, escaping the text one character at a time) was most of what logging
+//! still cost once a thread of its own wrote the lines (bench/RESULTS.md has the figures).
+//! This layer writes the same lines, byte for byte, for the
 //! [`MESSAGE_LOG`] target only: the timestamp's date and time are formatted once per second,
 //! and text is copied whole unless it holds a character that needs escaping.
 //!
