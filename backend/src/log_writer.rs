@@ -109,6 +109,8 @@ fn write_batches<W: Write>(shared: &Shared, mut output: W) {
         // Nowhere to report a failed write to: the log itself is what failed.
         let _ = output.write_all(&batch).and_then(|()| output.flush());
         batch.clear();
+        // A flood's batches can grow to megabytes: do not keep that much once it is over.
+        batch.shrink_to(FLUSH_AT_BYTES);
     }
 }
 
