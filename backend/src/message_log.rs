@@ -43,9 +43,22 @@ impl<W> MessageLogLayer<W> {
     }
 }
 
+/// One thread's buffers, reused for every line it logs: nothing is allocated per message.
+struct Scratch {
+    line: String,
+    message: String,
+    /// The second whose `YYYY-MM-DDTHH:MM:SS` is in `date`.
+    second: u64,
+    date: String,
+}
+
 thread_local! {
-    /// This thread's line buffer and the second whose `YYYY-MM-DDTHH:MM:SS` it last formatted.
-    static SCRATCH: RefCell<(String, u64, String)> = RefCell::new((String::with_capacity(256), u64::MAX, String::new()));
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch {
+        line: String::with_capacity(256),
+        message: String::with_capacity(256),
+        second: u64::MAX,
+        date: String::new(),
+    });
 }
 
 impl<S, W> Layer<S> for MessageLogLayer<W>
@@ -61,31 +74,30 @@ where
             let Ok(mut scratch) = scratch.try_borrow_mut() else {
                 return; // logging from inside a write: cannot happen, never panic for it
             };
-            let (line, second, date) = &mut *scratch;
-            line.clear();
-            format_line(self.style, SystemTime::now(), event, line, second, date);
+            format_line(self.style, SystemTime::now(), event, &mut scratch);
             // A failed write has nowhere to be reported; the server goes on.
-            let _ = self.writer.make_writer().write_all(line.as_bytes());
+            let _ = self.writer.make_writer().write_all(scratch.line.as_bytes());
         });
     }
 }
 
-fn format_line(
-    style: Style,
-    now: SystemTime,
-    event: &Event<'_>,
-    line: &mut String,
-    second: &mut u64,
-    date: &mut String,
-) {
+fn format_line(style: Style, now: SystemTime, event: &Event<'_>, scratch: &mut Scratch) {
+    let Scratch {
+        line,
+        message,
+        second,
+        date,
+    } = scratch;
     let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     if since_epoch.as_secs() != *second {
         *second = since_epoch.as_secs();
         date.clear();
         write_date_time(date, *second);
     }
-    let mut message = MessageText(String::new());
-    event.record(&mut message);
+    line.clear();
+    message.clear();
+    event.record(&mut MessageText(message));
+    let message = message.as_str();
     let micros = since_epoch.subsec_micros();
     match style {
         Style::Text { ansi } => {
@@ -97,24 +109,24 @@ fn format_line(
             } else {
                 let _ = write!(line, "{date}.{micros:06}Z  INFO {MESSAGE_LOG}: ");
             }
-            push_escaped_for_terminal(line, &message.0);
+            push_escaped_for_terminal(line, message);
         }
         Style::Json => {
             let _ = write!(
                 line,
                 "{{\"timestamp\":\"{date}.{micros:06}Z\",\"level\":\"INFO\",\"message\":"
             );
-            push_json_string(line, &message.0);
+            push_json_string(line, message);
             let _ = write!(line, ",\"target\":\"{MESSAGE_LOG}\"}}");
         }
     }
     line.push('\n');
 }
 
-/// The event's `message` field, as written.
-struct MessageText(String);
+/// Writes the event's `message` field into the buffer it holds.
+struct MessageText<'a>(&'a mut String);
 
-impl Visit for MessageText {
+impl Visit for MessageText<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
             let _ = write!(self.0, "{value:?}");

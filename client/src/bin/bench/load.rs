@@ -1,10 +1,16 @@
 //! The load each connection puts on the server, and what it measures.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, Instant},
+};
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use hdrhistogram::Histogram;
-use tokio::time::{interval_at, sleep_until, timeout, MissedTickBehavior};
+use tokio::{
+    sync::Notify,
+    time::{interval_at, sleep_until, timeout, MissedTickBehavior},
+};
 use tokio_tungstenite::{
     connect_async,
     tungstenite::{Error as WsError, Message},
@@ -240,8 +246,9 @@ async fn ping_pong(mut socket: Socket, plan: &Plan, started: Instant) -> Tally {
 async fn pipelined(socket: Socket, plan: &Plan, started: Instant) -> Tally {
     let (mut writer, mut reader) = socket.split();
     let deadline = started + plan.duration;
-    let echoed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let echo_arrived = std::sync::Arc::new(tokio::sync::Notify::new());
+    // Echoes in so far, for the writer's window; both halves run in this task and borrow them.
+    let echoed = AtomicU64::new(0);
+    let echo_arrived = Notify::new();
     // The writer's final count, so the reader stops as soon as every echo is in.
     let (done_tx, mut done_rx) = tokio::sync::watch::channel(None::<u64>);
     let write = async {
@@ -273,7 +280,7 @@ async fn pipelined(socket: Socket, plan: &Plan, started: Instant) -> Tally {
             }
             _ => {
                 while Instant::now() < deadline {
-                    if sent - echoed.load(std::sync::atomic::Ordering::Acquire) >= plan.window {
+                    if sent - echoed.load(Ordering::Acquire) >= plan.window {
                         // Everything written must reach the server before waiting on it.
                         if writer.flush().await.is_err() {
                             break;
@@ -322,7 +329,7 @@ async fn pipelined(socket: Socket, plan: &Plan, started: Instant) -> Tally {
                         Err(error) => tally.error(error),
                     }
                     expected += 1;
-                    echoed.store(expected, std::sync::atomic::Ordering::Release);
+                    echoed.store(expected, Ordering::Release);
                     echo_arrived.notify_one();
                 }
                 Some(Err(error)) => {
