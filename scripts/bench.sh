@@ -41,7 +41,10 @@ pin_server="taskset -c 0"; pin_load="taskset -c 1"
 clock_ticks=$(getconf CLK_TCK)
 wanted() { [[ ",$only," == *",$1,"* ]]; }
 
-cargo build --release -q -p backend -p client --bin bench
+# Each binary named: `-p backend -p client --bin bench` would build the bench alone and leave
+# a stale backend in place.
+cargo build --release -q -p backend --bin backend
+cargo build --release -q -p client --bin bench
 cargo build --release -q -p backend --example bare_echo
 if wanted raw-tcp || wanted tungstenite || wanted fastwebsockets; then
   cargo build --release -q -p bench-peers

@@ -5,7 +5,7 @@ use std::{path::PathBuf, time::Duration};
 
 use clap::{Parser, ValueEnum};
 
-/// Largest single frame accepted on `/echo`. The frame guard refuses a larger one as soon as its
+/// Largest single frame accepted on `/echo`. The message decoder refuses a larger one as soon as its
 /// header arrives, so this bounds what one connection can make the server buffer.
 pub const DEFAULT_MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
 

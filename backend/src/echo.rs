@@ -1,13 +1,13 @@
 //! The echo loop: every message that comes in goes back out with the same type.
 //!
 //! It runs over any stream of incoming messages and any sink of outgoing ones, so tests drive
-//! it with plain in-memory streams and [`crate::echo_route`] with an actix-ws session.
+//! it with plain in-memory streams and [`crate::session`] with an upgraded connection.
 
 use std::{future::Future, time::Duration};
 
-use actix_web::{error::PayloadError, web::Bytes};
+use actix_web::web::Bytes;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Message, ProtocolError};
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
 
 /// The log target of the per-message `recv:` lines, so `--quiet` (or
@@ -17,6 +17,14 @@ pub const MESSAGE_LOG: &str = "backend::messages";
 /// Longest text shown in a `recv:` log line; longer messages are cut and their size noted,
 /// so a 16 MiB message costs one short log line, not 16 MiB of log.
 pub const MAX_LOGGED_CHARS: usize = 200;
+
+/// Most messages answered in one batch before the loop looks at its timers and the shutdown
+/// signal again (and writes the batch's echoes).
+const MAX_BATCH: usize = 64;
+
+/// How long, after our close frame on shutdown, the peer has to answer with its own before the
+/// connection is dropped (RFC 6455 §7.1.1: the server closes the TCP connection first).
+pub const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How an echo session ended, when it ended without the peer vanishing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +75,7 @@ pub struct Liveness {
 /// Text and binary messages come back unchanged, pings get their pong, a close frame is
 /// answered with the peer's own close code (RFC 6455 §5.5.1). The server pings every
 /// `ping_interval`; anything from the peer counts as a sign of life. When `stop` resolves the
-/// peer gets close 1001 and the loop waits for its close. An error from `outgoing` means the
+/// peer gets close 1001 and the loop waits for its close, at most [`CLOSE_REPLY_TIMEOUT`]. An error from `outgoing` means the
 /// peer is gone, and is returned as is for the caller to drop quietly.
 pub async fn echo<In, Out, Stop>(
     mut incoming: In,
@@ -91,13 +99,29 @@ where
     let idle = sleep_until(last_heard + liveness.idle_timeout);
     tokio::pin!(idle, stop);
 
+    let mut batched = 0;
     loop {
-        let item = tokio::select! {
+        // Messages already here are answered together and their echoes written at once: one
+        // write for a burst instead of one per message. The batch is capped so that shutdown,
+        // pings and the idle check below still get their turn during a flood.
+        let ready_now = if batched < MAX_BATCH {
+            incoming.next().now_or_never()
+        } else {
+            None
+        };
+        let item = if let Some(item) = ready_now {
+            batched += 1;
+            item
+        } else {
+            batched = 0;
+            outgoing.flush().await?;
+            tokio::select! {
             // Stop first, so a flooding peer cannot hold off a shutdown.
             biased;
             () = &mut stop => {
                 outgoing.send(Message::Close(Some(going_away("server shutting down")))).await?;
-                await_close(&mut incoming).await;
+                // A client that never answers does not hold up the shutdown for long.
+                let _ = tokio::time::timeout(CLOSE_REPLY_TIMEOUT, await_close(&mut incoming)).await;
                 return Ok(Ending::ShutDown);
             }
             item = incoming.next() => item,
@@ -114,8 +138,11 @@ where
                 outgoing.send(Message::Ping(Bytes::new())).await?;
                 continue;
             }
+            }
         };
         let Some(item) = item else {
+            // Echoes of the last burst still go out if the peer only half-closed.
+            let _ = outgoing.flush().await;
             return Ok(Ending::StreamEnded);
         };
         last_heard = Instant::now();
@@ -146,7 +173,7 @@ where
                 return Ok(Ending::ProtocolError(reason));
             }
         };
-        outgoing.send(reply).await?;
+        outgoing.feed(reply).await?;
         if let Some((kind, len)) = echoed {
             observer.echoed(kind, len, last_heard.elapsed());
         }
@@ -192,19 +219,10 @@ pub fn is_sendable_close_code(code: u16) -> bool {
 }
 
 /// The close frame for a broken protocol. actix reports bad UTF-8, reserved bits and an
-/// oversized fragmented message all as `Io(InvalidData)`, told apart only by their text; the
-/// frame guard's `PayloadError::Overflow` arrives wrapped in `Io` too.
+/// oversized fragmented message all as `Io`, told apart only by their text.
 fn close_reason_for(error: &ProtocolError) -> CloseReason {
     let (code, text) = match error {
         ProtocolError::Overflow => (CloseCode::Size, "frame too big"),
-        ProtocolError::Io(io)
-            if matches!(
-                io.get_ref().and_then(|e| e.downcast_ref::<PayloadError>()),
-                Some(PayloadError::Overflow)
-            ) =>
-        {
-            (CloseCode::Size, "frame too big")
-        }
         ProtocolError::Io(io) => {
             let detail = io.to_string();
             if detail.contains("maximum continuation size") {
@@ -404,6 +422,95 @@ mod tests {
             started.elapsed(),
             Duration::from_secs(2),
             "returned at the peer's close"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn on_stop_a_peer_that_never_closes_is_dropped_after_the_reply_timeout() {
+        let stop = sleep(Duration::from_secs(1));
+        let started = Instant::now();
+        let (sent, ending) = run_with(stream::pending(), stop).await;
+        assert_eq!(ending, Ending::ShutDown);
+        assert!(is_close(&sent[0], CloseCode::Away), "{sent:?}");
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(1) + CLOSE_REPLY_TIMEOUT
+        );
+    }
+
+    /// A sink that records what was sent and where each flush fell.
+    #[derive(Default)]
+    struct Flushes {
+        sent: Vec<Message>,
+        flushed_after: Vec<usize>,
+    }
+
+    impl Sink<Message> for Flushes {
+        type Error = Infallible;
+        fn poll_ready(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Infallible>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn start_send(self: std::pin::Pin<&mut Self>, item: Message) -> Result<(), Infallible> {
+            self.get_mut().sent.push(item);
+            Ok(())
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Infallible>> {
+            let this = self.get_mut();
+            if this.flushed_after.last() != Some(&this.sent.len()) {
+                this.flushed_after.push(this.sent.len());
+            }
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Infallible>> {
+            self.poll_flush(cx)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_is_echoed_with_one_flush_and_a_long_one_in_batches() {
+        // 3 messages at once, then 200 more after a pause, then the peer leaves.
+        let burst = |n: usize| {
+            stream::iter((0..n).map(|i| Ok(AggregatedMessage::Text(i.to_string().into()))))
+        };
+        let pause = stream::once(async {
+            sleep(Duration::from_secs(1)).await;
+            Ok(AggregatedMessage::Text("after".into()))
+        });
+        let incoming = Box::pin(burst(3).chain(pause).chain(burst(200)));
+        let mut sink = Flushes::default();
+        let ending = echo(
+            incoming,
+            &mut sink,
+            LIVENESS,
+            std::future::pending(),
+            &mut (),
+        )
+        .await;
+        assert_eq!(ending, Ok(Ending::StreamEnded));
+        assert_eq!(sink.sent.len(), 204);
+        // The first poll finds nothing flushed yet; then one flush per burst or batch.
+        assert_eq!(sink.flushed_after[0], 3, "{:?}", sink.flushed_after);
+        assert_eq!(*sink.flushed_after.last().expect("flushed"), 204);
+        assert!(
+            sink.flushed_after.len() <= 2 + 201_usize.div_ceil(MAX_BATCH) + 1,
+            "{:?}",
+            sink.flushed_after
+        );
+        assert!(
+            sink.flushed_after
+                .windows(2)
+                .all(|w| w[1] - w[0] <= MAX_BATCH + 1),
+            "no batch beyond the cap: {:?}",
+            sink.flushed_after
         );
     }
 

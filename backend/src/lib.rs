@@ -6,13 +6,16 @@ pub mod config;
 pub mod connections;
 pub mod echo;
 pub mod echo_route;
-pub mod frame_guard;
 pub mod log_writer;
+pub mod message_decoder;
 pub mod message_log;
 pub mod metrics;
 pub mod origin;
 pub mod server;
+pub mod session;
 pub mod subprotocol;
 pub mod tls;
+pub mod upgrade;
+pub mod ws_connection;
 
 pub use config::Config;

@@ -1,41 +1,49 @@
-//! Builds the app and binds it: one function for `main`, one for tests on port 0; and the
-//! graceful shutdown both use.
+//! Binds the server: one function for `main`, one for tests on port 0; and the graceful
+//! shutdown both use.
+//!
+//! The server is actix-http's `HttpService` with the actix-web app for pages, `/healthz` and
+//! `/metrics`, and an upgrade service that takes every WebSocket handshake with its connection
+//! ([`crate::upgrade`]). actix-web's `HttpServer` has no place for the latter.
 
-use std::{io, net::SocketAddr, path::PathBuf, sync::Arc, thread, time::Duration};
+use std::{
+    io,
+    net::{SocketAddr, TcpListener, ToSocketAddrs},
+    path::PathBuf,
+    sync::Arc,
+    thread,
+    time::Duration,
+};
 
-use actix_tls::accept::rustls_0_23::TlsStream;
-use actix_web::{dev::Server, dev::ServerHandle, rt::net::TcpStream, web, App, HttpServer};
+use actix_http::HttpService;
+use actix_service::map_config;
+use actix_web::{
+    dev::{AppConfig, Server, ServerHandle},
+    web, App,
+};
+use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::{
     bundle,
     connections::Connections,
     echo::Liveness,
-    echo_route::{echo_route, healthz, EchoSettings},
+    echo_route::{healthz, not_an_upgrade, wrong_method, EchoSettings, ECHO_PATH},
     metrics::{metrics_route, Metrics},
     origin::OriginPolicy,
+    upgrade::upgrade_service,
     Config,
 };
 
 /// How long a finished connection waits for the client to hang up before closing its side.
-/// actix lingers this long whenever the request body was not read to the end, which is every
-/// WebSocket after its close handshake; RFC 6455 §7.1.1 wants the server to close the TCP
-/// connection first and at once, so: no lingering.
+/// actix lingers this long whenever a request body was not read to the end; RFC 6455 §7.1.1
+/// wants the server to close the TCP connection first and at once, so: no lingering.
 const LINGER_AFTER_CLOSE: Duration = Duration::ZERO;
 
-/// Echoes go out at once: with Nagle's algorithm on, a small reply waits for the ACK of the
-/// previous one, which costs tens of milliseconds per message under delayed ACKs.
-pub fn disable_nagle(tcp: &TcpStream) {
-    if let Err(error) = tcp.set_nodelay(true) {
-        tracing::debug!("could not set TCP_NODELAY: {error}");
-    }
-}
+/// How long an idle keep-alive HTTP connection (page loads, `/metrics` scrapes) stays open.
+const HTTP_KEEP_ALIVE: Duration = Duration::from_secs(5);
 
-/// `/echo` with another method than GET: 405, whether or not the page is built.
-async fn echo_wrong_method() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::MethodNotAllowed()
-        .insert_header(("Allow", "GET"))
-        .body("/echo takes GET with a WebSocket upgrade\n")
-}
+/// Connections waiting to be accepted, per listener: a burst of thousands of clients
+/// connecting at once must not find the queue full (the kernel caps it at somaxconn).
+const LISTEN_BACKLOG: i32 = 4096;
 
 /// A bound server, not yet running, the addresses it listens on (port 0 resolved), and what
 /// [`shut_down`] needs.
@@ -47,8 +55,8 @@ pub struct Bound {
     pub connections: Arc<Connections>,
 }
 
-/// Binds every address `config.addr` resolves to and builds the app on it. The server does not
-/// handle signals itself: `main` calls [`shut_down`] on SIGINT/SIGTERM.
+/// Binds every address `config.addr` resolves to and builds the server on it. The server does
+/// not handle signals itself: `main` calls [`shut_down`] on SIGINT/SIGTERM.
 pub fn bind(config: &Config) -> io::Result<Bound> {
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(crate::tls::load(cert, key).map_err(io::Error::other)?),
@@ -56,7 +64,7 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
     };
     let connections = Connections::new(config.max_connections);
     let metrics = Metrics::new();
-    let settings = web::Data::new(EchoSettings {
+    let settings = Arc::new(EchoSettings {
         max_frame_bytes: config.max_frame_bytes,
         max_message_bytes: config.max_message_bytes,
         liveness: Liveness {
@@ -67,7 +75,6 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
         connections: Arc::clone(&connections),
         metrics: Arc::clone(&metrics),
     });
-    let metrics = web::Data::new(metrics);
     let dist: PathBuf = config
         .dist
         .canonicalize()
@@ -79,15 +86,16 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
             dist.display()
         );
     }
-
-    let http = HttpServer::new(move || {
+    let app_settings = web::Data::from(Arc::clone(&settings));
+    let app_metrics = web::Data::new(metrics);
+    let app = move || {
         let app = App::new()
-            .app_data(settings.clone())
-            .app_data(metrics.clone())
+            .app_data(app_settings.clone())
+            .app_data(app_metrics.clone())
             .service(
-                web::resource("/echo")
-                    .route(web::get().to(echo_route))
-                    .default_service(web::to(echo_wrong_method)),
+                web::resource(ECHO_PATH)
+                    .route(web::get().to(not_an_upgrade))
+                    .default_service(web::to(wrong_method)),
             )
             .route("/healthz", web::get().to(healthz))
             .route("/metrics", web::get().to(metrics_route));
@@ -96,28 +104,82 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
         } else {
             app.default_service(bundle::missing_bundle_route(dist.clone()))
         }
-    })
-    .disable_signals()
-    .client_request_timeout(config.handshake_timeout)
-    .client_disconnect_timeout(LINGER_AFTER_CLOSE)
-    .on_connect(|connection, _| {
-        if let Some(tcp) = connection.downcast_ref::<TcpStream>() {
-            disable_nagle(tcp);
-        } else if let Some(tls) = connection.downcast_ref::<TlsStream<TcpStream>>() {
-            disable_nagle(tls.get_ref().0);
-        }
-    });
-    let (http, scheme) = match tls {
-        Some(tls) => (http.bind_rustls_0_23(config.addr.as_str(), tls)?, "https"),
-        None => (http.bind(config.addr.as_str())?, "http"),
     };
-    let addrs = http.addrs();
+
+    // The same service over plain TCP or TLS; only the last step differs.
+    macro_rules! http_service {
+        ($app:expr, $settings:expr, $handshake_timeout:expr) => {
+            HttpService::build()
+                .keep_alive(HTTP_KEEP_ALIVE)
+                .client_request_timeout($handshake_timeout)
+                .client_disconnect_timeout(LINGER_AFTER_CLOSE)
+                // Echoes go out at once: with Nagle's algorithm on, a small reply waits for the
+                // ACK of the previous one, tens of milliseconds under delayed ACKs.
+                .tcp_nodelay(true)
+                .upgrade(upgrade_service(Arc::clone(&$settings)))
+                .finish(map_config($app(), |_| AppConfig::default()))
+        };
+    }
+
+    let mut builder = Server::build().disable_signals();
+    let mut addrs = Vec::new();
+    for listener in listen(&config.addr)? {
+        let addr = listener.local_addr()?;
+        addrs.push(addr);
+        let name = format!("echo-{addr}");
+        let (app, settings) = (app.clone(), Arc::clone(&settings));
+        let handshake_timeout = config.handshake_timeout;
+        builder = match &tls {
+            None => builder.listen(name, listener, move || {
+                http_service!(app, settings, handshake_timeout).tcp()
+            })?,
+            Some(tls) => {
+                let tls = tls.clone();
+                builder.listen(name, listener, move || {
+                    http_service!(app, settings, handshake_timeout).rustls_0_23(tls.clone())
+                })?
+            }
+        };
+    }
     Ok(Bound {
-        server: http.run(),
+        server: builder.run(),
         addrs,
-        scheme,
+        scheme: if tls.is_some() { "https" } else { "http" },
         connections,
     })
+}
+
+/// A listening socket on every address `addr` resolves to (at least one, or the error of the
+/// last that failed).
+fn listen(addr: &str) -> io::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
+    let mut last_error = None;
+    let resolved = addr.to_socket_addrs().map_err(|error| {
+        io::Error::new(
+            error.kind(),
+            format!("cannot resolve {addr:?} (expected HOST:PORT): {error}"),
+        )
+    })?;
+    for addr in resolved {
+        match listen_on(addr) {
+            Ok(listener) => listeners.push(listener),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    match (listeners.is_empty(), last_error) {
+        (false, _) => Ok(listeners),
+        (true, Some(error)) => Err(error),
+        (true, None) => Err(io::Error::other(format!("{addr:?} resolves to no address"))),
+    }
+}
+
+fn listen_on(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // A restart can bind at once, while the last run's connections are still in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
 }
 
 /// Graceful shutdown: `/healthz` turns 503 and new upgrades are refused, every connection gets
@@ -191,27 +253,4 @@ pub fn start_in_background(config: Config) -> io::Result<Background> {
         handle,
         connections,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[actix_rt::test]
-    async fn accepted_sockets_get_nodelay() {
-        let listener = actix_web::rt::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let _client = actix_web::rt::net::TcpStream::connect(addr)
-            .await
-            .expect("connect");
-        let (accepted, _) = listener.accept().await.expect("accept");
-        assert!(
-            !accepted.nodelay().expect("read option"),
-            "Nagle is on by default"
-        );
-        disable_nagle(&accepted);
-        assert!(accepted.nodelay().expect("read option"));
-    }
 }

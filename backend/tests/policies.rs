@@ -202,8 +202,8 @@ async fn graceful_shutdown_closes_every_connection_with_1001_then_stops() {
         other => panic!("expected close 1001, got {other:?}"),
     }
     assert_eq!(stubborn.read_close().await, Some(1001));
-    // actix-ws ends the connection right after its close frame, so nobody can hold the
-    // shutdown up to its grace by not answering.
+    // The server waits a second for the answering close, then drops the connection: nobody
+    // can hold the shutdown up to its grace by not answering.
     assert!(stubborn.sees_end_of_stream().await);
     shutdown.await.expect("shutdown task");
     assert!(

@@ -1,0 +1,397 @@
+//! Turns the bytes a client sends into whole WebSocket messages, without I/O of its own.
+//!
+//! Frames are parsed by actix-http's [`Codec`]; on top of it this refuses a frame over the limit
+//! as soon as its header is in (the codec would first buffer all of it), joins fragmented
+//! messages up to the message limit, checks that text is UTF-8, and lets go of its buffer
+//! whenever every byte in it has been used, so an idle connection holds no buffer at all.
+
+use std::io;
+
+use actix_codec::Decoder;
+use actix_http::ws::{Codec, Frame, Item, ProtocolError};
+use actix_web::web::{Bytes, BytesMut};
+use actix_ws::AggregatedMessage;
+use bytestring::ByteString;
+
+/// Longest frame header: 2 bytes, an 8-byte extended length, a 4-byte mask.
+pub const MAX_HEADER_BYTES: usize = 14;
+
+/// The kind of a fragmented message, fixed by its first frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fragmented {
+    Text,
+    Binary,
+}
+
+/// The message being joined from its fragments.
+#[derive(Debug)]
+struct Partial {
+    kind: Fragmented,
+    fragments: Vec<Bytes>,
+    len: usize,
+}
+
+/// Bytes in, messages out.
+#[derive(Debug)]
+pub struct MessageDecoder {
+    codec: Codec,
+    buffer: BytesMut,
+    max_frame_bytes: usize,
+    max_message_bytes: usize,
+    partial: Option<Box<Partial>>,
+}
+
+impl MessageDecoder {
+    pub fn new(max_frame_bytes: usize, max_message_bytes: usize) -> Self {
+        MessageDecoder {
+            codec: Codec::new().max_size(max_frame_bytes),
+            buffer: BytesMut::new(),
+            max_frame_bytes,
+            max_message_bytes,
+            partial: None,
+        }
+    }
+
+    /// Takes the next bytes from the client.
+    pub fn extend(&mut self, bytes: &[u8]) {
+        if self.buffer.is_empty() {
+            // A fresh buffer of just this size: the frames cut out of it share it, and it goes
+            // away with the last of them.
+            self.buffer = BytesMut::from(bytes);
+        } else {
+            self.buffer.extend_from_slice(bytes);
+        }
+    }
+
+    /// Bytes held that are not yet part of a decoded message.
+    pub fn buffered(&self) -> usize {
+        self.buffer.len() + self.partial.as_ref().map_or(0, |p| p.len)
+    }
+
+    /// Whether any memory is held for bytes not yet decoded (a fragmented message under way
+    /// keeps a small record of itself even when its fragments so far were empty).
+    pub fn holds_buffer(&self) -> bool {
+        self.buffer.capacity() > 0
+            || self
+                .partial
+                .as_ref()
+                .is_some_and(|p| p.fragments.capacity() > 0)
+    }
+
+    /// The next whole message, `None` until more bytes arrive, or the protocol error that ends
+    /// the connection.
+    pub fn decode(&mut self) -> Result<Option<AggregatedMessage>, ProtocolError> {
+        let decoded = self.decode_buffered();
+        if self.buffer.is_empty() {
+            self.buffer = BytesMut::new();
+        }
+        decoded
+    }
+
+    fn decode_buffered(&mut self) -> Result<Option<AggregatedMessage>, ProtocolError> {
+        loop {
+            if oversized(&self.buffer, self.max_frame_bytes) {
+                return Err(ProtocolError::Overflow);
+            }
+            let Some(frame) = self.codec.decode(&mut self.buffer)? else {
+                return Ok(None);
+            };
+            let message = match frame {
+                Frame::Text(bytes) => AggregatedMessage::Text(utf8(bytes)?),
+                Frame::Binary(bytes) => AggregatedMessage::Binary(bytes),
+                Frame::Ping(bytes) => AggregatedMessage::Ping(bytes),
+                Frame::Pong(bytes) => AggregatedMessage::Pong(bytes),
+                Frame::Close(reason) => AggregatedMessage::Close(reason),
+                Frame::Continuation(item) => match self.join(item)? {
+                    Some(message) => message,
+                    None => continue,
+                },
+            };
+            return Ok(Some(message));
+        }
+    }
+
+    /// Adds a fragment; the whole message once its last fragment is in. The codec has already
+    /// checked the order of first, middle and last fragments.
+    fn join(&mut self, item: Item) -> Result<Option<AggregatedMessage>, ProtocolError> {
+        let (bytes, last) = match item {
+            Item::FirstText(bytes) => (self.start(Fragmented::Text, bytes), false),
+            Item::FirstBinary(bytes) => (self.start(Fragmented::Binary, bytes), false),
+            Item::Continue(bytes) => (bytes, false),
+            Item::Last(bytes) => (bytes, true),
+        };
+        let partial = self
+            .partial
+            .as_mut()
+            .ok_or(ProtocolError::ContinuationNotStarted)?;
+        partial.len += bytes.len();
+        if partial.len > self.max_message_bytes {
+            self.partial = None;
+            return Err(ProtocolError::Io(io::Error::other(
+                "Exceeded maximum continuation size",
+            )));
+        }
+        // Empty fragments add nothing: a flood of them must not grow the list.
+        if !bytes.is_empty() {
+            partial.fragments.push(bytes);
+        }
+        if !last {
+            return Ok(None);
+        }
+        let Some(partial) = self.partial.take() else {
+            return Err(ProtocolError::ContinuationNotStarted);
+        };
+        let mut whole = BytesMut::with_capacity(partial.len);
+        for fragment in &partial.fragments {
+            whole.extend_from_slice(fragment);
+        }
+        let whole = whole.freeze();
+        Ok(Some(match partial.kind {
+            Fragmented::Text => AggregatedMessage::Text(utf8(whole)?),
+            Fragmented::Binary => AggregatedMessage::Binary(whole),
+        }))
+    }
+
+    fn start(&mut self, kind: Fragmented, first: Bytes) -> Bytes {
+        self.partial = Some(Box::new(Partial {
+            kind,
+            fragments: Vec::new(),
+            len: 0,
+        }));
+        first
+    }
+}
+
+fn utf8(bytes: Bytes) -> Result<ByteString, ProtocolError> {
+    ByteString::try_from(bytes)
+        .map_err(|error| ProtocolError::Io(io::Error::new(io::ErrorKind::InvalidData, error)))
+}
+
+/// Whether the frame at the start of `bytes` announces more than `max` bytes. Only a header the
+/// codec would accept counts, so that a broken one gets the codec's own error, whether it comes
+/// in one piece or several.
+fn oversized(bytes: &[u8], max: usize) -> bool {
+    let (Some(&first), Some(&second)) = (bytes.first(), bytes.get(1)) else {
+        return false;
+    };
+    let reserved_bits = first & 0x70 != 0;
+    let masked = second & 0x80 != 0;
+    let known_opcode = matches!(first & 0x0f, 0 | 1 | 2 | 8 | 9 | 10);
+    if reserved_bits || !masked || !known_opcode {
+        return false;
+    }
+    announced_length(bytes).is_some_and(|len| len > max as u64)
+}
+
+/// The payload length the frame header at the start of `bytes` announces, once the header's
+/// length field is in.
+pub fn announced_length(bytes: &[u8]) -> Option<u64> {
+    let second = *bytes.get(1)?;
+    match second & 0x7f {
+        126 => Some(u64::from(u16::from_be_bytes(
+            bytes.get(2..4)?.try_into().ok()?,
+        ))),
+        127 => Some(u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?)),
+        short => Some(u64::from(short)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_http::ws::{CloseCode, CloseReason};
+
+    use super::*;
+
+    const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+    /// One masked frame as a client sends it.
+    fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
+        match payload.len() {
+            n @ 0..=125 => out.push(0x80 | n as u8),
+            n @ 126..=65535 => {
+                out.push(0x80 | 126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                out.push(0x80 | 127);
+                out.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(&MASK);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
+        out
+    }
+
+    fn small_decoder() -> MessageDecoder {
+        MessageDecoder::new(1024, 4096)
+    }
+
+    fn all(decoder: &mut MessageDecoder) -> Vec<AggregatedMessage> {
+        let mut out = Vec::new();
+        while let Some(message) = decoder.decode().expect("valid input") {
+            out.push(message);
+        }
+        out
+    }
+
+    #[test]
+    fn frames_split_anywhere_come_out_whole_and_in_order() {
+        let mut bytes = frame(true, 1, b"hello");
+        bytes.extend(frame(true, 2, &[0, 1, 2, 255]));
+        bytes.extend(frame(true, 9, b"ping"));
+        for cut in 0..bytes.len() {
+            let mut decoder = small_decoder();
+            decoder.extend(&bytes[..cut]);
+            let mut got = all(&mut decoder);
+            decoder.extend(&bytes[cut..]);
+            got.extend(all(&mut decoder));
+            assert_eq!(
+                got,
+                vec![
+                    AggregatedMessage::Text("hello".into()),
+                    AggregatedMessage::Binary(Bytes::from_static(&[0, 1, 2, 255])),
+                    AggregatedMessage::Ping(Bytes::from_static(b"ping")),
+                ],
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_buffer_is_let_go_once_every_byte_is_used() {
+        let mut decoder = small_decoder();
+        let bytes = frame(true, 1, b"hello");
+        decoder.extend(&bytes[..4]);
+        assert_eq!(decoder.decode().expect("valid"), None);
+        assert!(decoder.holds_buffer(), "half a frame is kept");
+        decoder.extend(&bytes[4..]);
+        assert!(decoder.decode().expect("valid").is_some());
+        assert!(!decoder.holds_buffer(), "nothing left, nothing held");
+        assert_eq!(decoder.buffered(), 0);
+    }
+
+    #[test]
+    fn an_oversized_frame_is_refused_at_its_header() {
+        let mut decoder = small_decoder();
+        // Only the header of a 2 GiB frame: refused before any payload arrives.
+        let mut header = vec![0x82, 0x80 | 127];
+        header.extend_from_slice(&(1u64 << 31).to_be_bytes());
+        decoder.extend(&header);
+        assert!(matches!(decoder.decode(), Err(ProtocolError::Overflow)));
+
+        let mut decoder = small_decoder();
+        decoder.extend(&frame(true, 2, &[0; 1025])[..8]);
+        assert!(matches!(decoder.decode(), Err(ProtocolError::Overflow)));
+    }
+
+    #[test]
+    fn a_frame_at_the_limit_passes() {
+        let mut decoder = small_decoder();
+        decoder.extend(&frame(true, 2, &[7; 1024]));
+        assert_eq!(
+            all(&mut decoder),
+            vec![AggregatedMessage::Binary(Bytes::from(vec![7; 1024]))]
+        );
+    }
+
+    #[test]
+    fn fragments_are_joined_around_control_frames() {
+        let mut decoder = small_decoder();
+        decoder.extend(&frame(false, 1, "hél".as_bytes()));
+        decoder.extend(&frame(false, 0, b""));
+        decoder.extend(&frame(true, 9, b"in between"));
+        decoder.extend(&frame(true, 0, "lo ✓".as_bytes()));
+        assert_eq!(
+            all(&mut decoder),
+            vec![
+                AggregatedMessage::Ping(Bytes::from_static(b"in between")),
+                AggregatedMessage::Text("héllo ✓".into()),
+            ]
+        );
+        assert!(!decoder.holds_buffer());
+    }
+
+    #[test]
+    fn a_fragmented_message_over_the_message_limit_is_refused() {
+        let mut decoder = small_decoder();
+        decoder.extend(&frame(false, 2, &[1; 1000]));
+        for _ in 0..4 {
+            decoder.extend(&frame(false, 0, &[1; 1000]));
+        }
+        let error = match decoder.decode() {
+            Ok(Some(_)) => panic!("no message expected"),
+            Ok(None) => panic!("the limit should have tripped"),
+            Err(error) => error,
+        };
+        assert!(error.to_string().contains("maximum continuation size"));
+    }
+
+    #[test]
+    fn text_must_be_utf8_whole_or_fragmented() {
+        let mut decoder = small_decoder();
+        decoder.extend(&frame(true, 1, &[0xc3, 0x28]));
+        assert!(decoder.decode().is_err());
+
+        let mut decoder = small_decoder();
+        decoder.extend(&frame(false, 1, &[0xce, 0xba, 0xe1]));
+        decoder.extend(&frame(true, 0, &[0xbd, 0xb9, 0xcf, 0x83]));
+        assert_eq!(
+            all(&mut decoder),
+            vec![AggregatedMessage::Text("κόσ".into())]
+        );
+
+        let mut decoder = small_decoder();
+        decoder.extend(&frame(false, 1, b"ok"));
+        decoder.extend(&frame(true, 0, &[0xff]));
+        assert!(decoder.decode().is_err());
+    }
+
+    #[test]
+    fn protocol_breaks_are_errors() {
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("continuation first", frame(true, 0, b"x")),
+            ("reserved opcode", frame(true, 3, b"")),
+            ("fragmented ping", frame(false, 9, b"")),
+            ("unmasked", vec![0x81, 0x01, b'x']),
+            ("reserved bits", {
+                let mut f = frame(true, 1, b"x");
+                f[0] |= 0x40;
+                f
+            }),
+            ("long ping", frame(true, 9, &[0; 126])),
+            ("bad close code", frame(true, 8, &999u16.to_be_bytes())),
+        ];
+        for (what, bytes) in cases {
+            let mut decoder = small_decoder();
+            decoder.extend(&bytes);
+            assert!(decoder.decode().is_err(), "{what}");
+        }
+    }
+
+    #[test]
+    fn a_close_frame_carries_its_reason() {
+        let mut decoder = small_decoder();
+        let mut payload = 4000u16.to_be_bytes().to_vec();
+        payload.extend_from_slice(b"bye");
+        decoder.extend(&frame(true, 8, &payload));
+        assert_eq!(
+            all(&mut decoder),
+            vec![AggregatedMessage::Close(Some(CloseReason {
+                code: CloseCode::from(4000),
+                description: Some("bye".into()),
+            }))]
+        );
+    }
+
+    #[test]
+    fn announced_length_reads_every_length_form() {
+        assert_eq!(announced_length(&[0x81]), None);
+        assert_eq!(announced_length(&[0x81, 0x85]), Some(5));
+        assert_eq!(announced_length(&[0x82, 0xfe, 0x01]), None);
+        assert_eq!(announced_length(&[0x82, 0xfe, 0x01, 0x00]), Some(256));
+        let mut long = vec![0x82, 0xff];
+        long.extend_from_slice(&(1u64 << 40).to_be_bytes());
+        assert_eq!(announced_length(&long), Some(1 << 40));
+    }
+}

@@ -1,0 +1,87 @@
+//! One WebSocket connection after its handshake: the echo loop on its own task, then the line
+//! that says how the connection ended.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use actix_codec::{AsyncRead, AsyncWrite};
+use futures_util::StreamExt;
+
+use crate::{
+    connections::Permit,
+    echo::{echo, Ending, Liveness},
+    metrics::ConnectionRecord,
+    ws_connection::WsConnection,
+};
+
+/// What a session needs besides its socket.
+pub struct Session {
+    pub peer: Option<SocketAddr>,
+    pub liveness: Liveness,
+    pub max_frame_bytes: usize,
+    pub max_message_bytes: usize,
+    pub permit: Permit,
+    pub record: ConnectionRecord,
+}
+
+impl Session {
+    /// Echoes on `io` until either side closes or `stop` resolves; `early` holds bytes that
+    /// came with the handshake. Runs on the current worker's thread.
+    pub fn spawn<T>(self, io: T, early: &[u8], stop: impl Future<Output = ()> + 'static)
+    where
+        T: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        let connection = WsConnection::new(io, early, self.max_frame_bytes, self.max_message_bytes);
+        actix_rt::spawn(self.run(connection, stop));
+    }
+
+    async fn run<T>(self, connection: WsConnection<T>, stop: impl Future<Output = ()>)
+    where
+        T: AsyncRead + AsyncWrite + Unpin,
+    {
+        let Session {
+            peer,
+            liveness,
+            permit,
+            mut record,
+            ..
+        } = self;
+        let (outgoing, incoming) = connection.split();
+        let ending = echo(incoming, outgoing, liveness, stop, &mut record).await;
+        drop(permit);
+        let (code, how) = match &ending {
+            // A close frame without a code is 1005, "no status received" (RFC 6455 §7.1.5).
+            Ok(Ending::Closed(reason)) => (
+                Some(reason.as_ref().map_or(1005, |r| u16::from(r.code))),
+                "closed by peer",
+            ),
+            Ok(Ending::ProtocolError(reason)) => (Some(u16::from(reason.code)), "protocol error"),
+            Ok(Ending::IdleTimeout) => (Some(1001), "idle timeout"),
+            Ok(Ending::ShutDown) => (Some(1001), "server shutting down"),
+            Ok(Ending::StreamEnded) => (None, "dropped without a close frame"),
+            // A write failed: the peer is already gone. Nothing to answer.
+            Err(_) => (None, "gone while we were writing"),
+        };
+        let (lasted, tally) = record.closed(code);
+        log_closed(peer, lasted, &tally, code, how);
+    }
+}
+
+fn log_closed(
+    peer: Option<SocketAddr>,
+    lasted: Duration,
+    tally: &crate::metrics::Tally,
+    code: Option<u16>,
+    how: &str,
+) {
+    let peer = peer.map_or_else(|| "unknown peer".to_owned(), |addr| addr.to_string());
+    tracing::info!(
+        %peer,
+        duration_ms = lasted.as_millis() as u64,
+        messages_in = tally.messages_in,
+        bytes_in = tally.bytes_in,
+        messages_out = tally.messages_out,
+        bytes_out = tally.bytes_out,
+        close_code = code.map_or_else(|| "none".to_owned(), |c| c.to_string()),
+        "connection closed: {how}"
+    );
+}
