@@ -73,9 +73,8 @@ fn log_closed(
     code: Option<u16>,
     how: &str,
 ) {
-    let peer = peer.map_or_else(|| "unknown peer".to_owned(), |addr| addr.to_string());
     tracing::info!(
-        %peer,
+        peer = %peer_text(peer),
         duration_ms = lasted.as_millis() as u64,
         messages_in = tally.messages_in,
         bytes_in = tally.bytes_in,
@@ -84,4 +83,9 @@ fn log_closed(
         close_code = code.map_or_else(|| "none".to_owned(), |c| c.to_string()),
         "connection closed: {how}"
     );
+}
+
+/// A peer's address as the connection log lines show it.
+pub fn peer_text(peer: Option<SocketAddr>) -> String {
+    peer.map_or_else(|| "unknown peer".to_owned(), |addr| addr.to_string())
 }

@@ -21,7 +21,7 @@ use futures_util::SinkExt;
 use crate::{
     echo_route::{EchoSettings, ECHO_PATH},
     metrics::Rejection,
-    session::Session,
+    session::{peer_text, Session},
     subprotocol,
 };
 
@@ -68,10 +68,7 @@ where
         .send(h1::Message::Item((response, BodySize::None)))
         .await?;
     settings.metrics.handshake_took(started.elapsed());
-    tracing::info!(
-        peer = %request.peer_addr().map_or_else(|| "unknown peer".to_owned(), |a| a.to_string()),
-        "connection opened"
-    );
+    tracing::info!(peer = %peer_text(request.peer_addr()), "connection opened");
     let parts = framed.into_parts();
     session.spawn(parts.io, &parts.read_buf, settings.connections.stopped());
     Ok(())
