@@ -116,28 +116,29 @@ where
             batched = 0;
             outgoing.flush().await?;
             tokio::select! {
-            // Stop first, so a flooding peer cannot hold off a shutdown.
-            biased;
-            () = &mut stop => {
-                outgoing.send(Message::Close(Some(going_away("server shutting down")))).await?;
-                // A client that never answers does not hold up the shutdown for long.
-                let _ = tokio::time::timeout(CLOSE_REPLY_TIMEOUT, await_close(&mut incoming)).await;
-                return Ok(Ending::ShutDown);
-            }
-            item = incoming.next() => item,
-            () = &mut idle => {
-                let deadline = last_heard + liveness.idle_timeout;
-                if Instant::now() < deadline {
-                    idle.as_mut().reset(deadline);
+                // Stop first, so a flooding peer cannot hold off a shutdown.
+                biased;
+                () = &mut stop => {
+                    outgoing.send(Message::Close(Some(going_away("server shutting down")))).await?;
+                    // A client that never answers does not hold up the shutdown for long.
+                    let answered = await_close(&mut incoming);
+                    let _ = tokio::time::timeout(CLOSE_REPLY_TIMEOUT, answered).await;
+                    return Ok(Ending::ShutDown);
+                }
+                item = incoming.next() => item,
+                () = &mut idle => {
+                    let deadline = last_heard + liveness.idle_timeout;
+                    if Instant::now() < deadline {
+                        idle.as_mut().reset(deadline);
+                        continue;
+                    }
+                    outgoing.send(Message::Close(Some(going_away("idle timeout")))).await?;
+                    return Ok(Ending::IdleTimeout);
+                }
+                _ = pings.tick() => {
+                    outgoing.send(Message::Ping(Bytes::new())).await?;
                     continue;
                 }
-                outgoing.send(Message::Close(Some(going_away("idle timeout")))).await?;
-                return Ok(Ending::IdleTimeout);
-            }
-            _ = pings.tick() => {
-                outgoing.send(Message::Ping(Bytes::new())).await?;
-                continue;
-            }
             }
         };
         let Some(item) = item else {

@@ -22,6 +22,24 @@ pub struct EchoSettings {
     pub metrics: Arc<Metrics>,
 }
 
+#[cfg(test)]
+impl EchoSettings {
+    /// 1 KiB limits, default liveness and origin policy, fresh metrics.
+    pub fn for_tests(connections: Arc<Connections>) -> Self {
+        EchoSettings {
+            max_frame_bytes: 1024,
+            max_message_bytes: 1024,
+            liveness: Liveness {
+                ping_interval: std::time::Duration::from_secs(30),
+                idle_timeout: std::time::Duration::from_secs(75),
+            },
+            origins: OriginPolicy::default(),
+            connections,
+            metrics: Metrics::new(),
+        }
+    }
+}
+
 /// `GET /echo` without `Upgrade: websocket`: 400, saying what the endpoint wants.
 pub async fn not_an_upgrade() -> HttpResponse {
     HttpResponse::BadRequest()
@@ -51,32 +69,18 @@ pub async fn healthz(settings: web::Data<EchoSettings>) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use actix_web::{http::StatusCode, test, App};
 
     use super::*;
-
-    fn settings(connections: Arc<Connections>) -> web::Data<EchoSettings> {
-        web::Data::new(EchoSettings {
-            max_frame_bytes: 1024,
-            max_message_bytes: 1024,
-            liveness: Liveness {
-                ping_interval: Duration::from_secs(30),
-                idle_timeout: Duration::from_secs(75),
-            },
-            origins: OriginPolicy::default(),
-            connections,
-            metrics: Metrics::new(),
-        })
-    }
 
     #[actix_rt::test]
     async fn healthz_reports_shutdown_and_a_plain_get_on_echo_is_400() {
         let connections = Connections::new(10);
         let app = test::init_service(
             App::new()
-                .app_data(settings(Arc::clone(&connections)))
+                .app_data(web::Data::new(EchoSettings::for_tests(Arc::clone(
+                    &connections,
+                ))))
                 .route("/healthz", web::get().to(healthz))
                 .route("/echo", web::get().to(not_an_upgrade)),
         )

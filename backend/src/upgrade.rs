@@ -217,25 +217,13 @@ impl Refusal {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use actix_http::test::TestRequest;
 
     use super::*;
-    use crate::{connections::Connections, echo::Liveness, metrics::Metrics, origin::OriginPolicy};
+    use crate::connections::Connections;
 
     fn settings(max_connections: usize) -> EchoSettings {
-        EchoSettings {
-            max_frame_bytes: 1024,
-            max_message_bytes: 1024,
-            liveness: Liveness {
-                ping_interval: Duration::from_secs(30),
-                idle_timeout: Duration::from_secs(75),
-            },
-            origins: OriginPolicy::default(),
-            connections: Connections::new(max_connections),
-            metrics: Metrics::new(),
-        }
+        EchoSettings::for_tests(Connections::new(max_connections))
     }
 
     fn handshake() -> TestRequest {
