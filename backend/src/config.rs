@@ -5,8 +5,8 @@ use std::{path::PathBuf, time::Duration};
 
 use clap::{Parser, ValueEnum};
 
-/// Largest single frame accepted on `/echo`. The message decoder refuses a larger one as soon as its
-/// header arrives, so this bounds what one connection can make the server buffer.
+/// Largest single frame accepted on `/echo`. The message decoder refuses a larger one as soon as
+/// its header arrives, so this bounds what one connection can make the server buffer.
 pub const DEFAULT_MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
 
 /// Largest message (all fragments of it together) accepted on `/echo`; larger ones are

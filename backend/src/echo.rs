@@ -75,8 +75,9 @@ pub struct Liveness {
 /// Text and binary messages come back unchanged, pings get their pong, a close frame is
 /// answered with the peer's own close code (RFC 6455 §5.5.1). The server pings every
 /// `ping_interval`; anything from the peer counts as a sign of life. When `stop` resolves the
-/// peer gets close 1001 and the loop waits for its close, at most [`CLOSE_REPLY_TIMEOUT`]. An error from `outgoing` means the
-/// peer is gone, and is returned as is for the caller to drop quietly.
+/// peer gets close 1001 and the loop waits for its close, at most [`CLOSE_REPLY_TIMEOUT`]. An
+/// error from `outgoing` means the peer is gone, and is returned as is for the caller to drop
+/// quietly. Echoes of messages that arrived together are written together.
 pub async fn echo<In, Out, Stop>(
     mut incoming: In,
     mut outgoing: Out,
