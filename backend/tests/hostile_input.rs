@@ -274,3 +274,27 @@ async fn streaming_into_an_oversized_frame_is_cut_off() {
         "the server stopped reading and closed before 8 MiB of an oversized frame"
     );
 }
+
+#[tokio::test]
+async fn an_upgrade_on_another_path_gets_404_with_a_hint_and_the_connection_closes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let server = start();
+    let request = upgrade_request(server.addr, "").replacen("/echo", "/chat", 1);
+    let mut stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("write request");
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response))
+        .await
+        .expect("the server closes the connection after its answer")
+        .expect("read");
+    let response = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    assert!(response.starts_with("http/1.1 404"), "{response}");
+    assert!(response.contains("connection: close"), "{response}");
+    assert!(response.contains("connect to /echo"), "{response}");
+}
