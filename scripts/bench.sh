@@ -2,11 +2,14 @@
 # Measures echo servers side by side with the bench load generator (client/src/bin/bench): each
 # server pinned to CPU 0, the load on CPU 1, all on 127.0.0.1. For each server: RSS per idle
 # connection on a fresh process (from /proc), then ping-pong, flood and a fixed 10k msg/s rate,
-# each with the server's CPU time per message. Ends with one table, ratios to raw TCP and to our
-# backend. Everything it starts is stopped by PID at the end. Not part of the test command
-# (only --smoke is).
+# each with the server's CPU time per message. The servers take turns, round after round, so
+# that a slow spell of this shared machine does not land on one server alone; the table gives
+# the median of the rounds, with ratios to raw TCP and to our backend. Everything it starts is
+# stopped by PID at the end. Not part of the test command (only --smoke is).
 #
-#   scripts/bench.sh                 # every server: 10 s per mode, 50 connections, 10,000 idle
+#   scripts/bench.sh                 # every server: 3 rounds of 5 s per mode, 50 connections,
+#                                    # 10,000 idle; the table gives each figure's median
+#   scripts/bench.sh --rounds 1 --duration 10s   # one 10 s run of each mode per server
 #   scripts/bench.sh --smoke         # raw TCP, backend and bare actix-ws, 2 s per mode: CI
 #   scripts/bench.sh --only backend,bare-actix   # some servers
 #   scripts/bench.sh --idle 19000    # hold 19,000 idle connections (the fd limit is 20,000)
@@ -22,14 +25,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 loud_errors
 cd "$ROOT"
 
-duration=10s; connections=50; idle=10000; rate=10000; soak=""
+duration=5s; rounds=3; connections=50; idle=10000; rate=10000; soak=""
 only="raw-tcp,backend,backend-quiet,bare-actix,tungstenite,fastwebsockets,gorilla,node-ws"
 while [ $# -gt 0 ]; do
   case $1 in
-    --smoke) duration=2s; connections=10; idle=200; only="raw-tcp,backend,bare-actix" ;;
+    --smoke) duration=2s; rounds=1; connections=10; idle=200; only="raw-tcp,backend,bare-actix" ;;
     --only) only=${2:?--only needs a list of servers}; shift ;;
     --idle) idle=${2:?--idle needs a count}; shift ;;
     --duration) duration=${2:?--duration needs a time like 10s}; shift ;;
+    --rounds) rounds=${2:?--rounds needs a count}; shift ;;
     --soak) soak=${2:?--soak needs a time like 10m}; shift ;;
     *) die "unknown argument $1 (see the top of $0)" ;;
   esac
@@ -87,27 +91,32 @@ start_server() {
 
 failed=0
 results="$out/results.tsv"
+# RSS per idle connection of the server just started (uses run_server's locals).
+idle_rss() {
+  local before after load per_conn
+  before=$(rss_kib "$pid")
+  $pin_load "$bench" "${target[@]}" --mode idle --duration 6s --connections "$idle" --json \
+    > "$out/idle-$name.json" &
+  load=$!
+  sleep 5
+  after=$(rss_kib "$pid")
+  wait "$load" || { failed=1; echo "idle run failed: $(cat "$out/idle-$name.json")"; }
+  per_conn=$(( (after - before) * 1024 / idle ))
+  echo "idle: $idle connections, sample echoes $(json_field received < "$out/idle-$name.json") of $(json_field sent < "$out/idle-$name.json"), RSS $before -> $after KiB = $per_conn bytes per connection"
+  printf '%s\tidle\t\t\t\t\t%s\n' "$name" "$per_conn" >> "$results"
+}
 : > "$results"
-# One server: idle RSS first on the fresh process (after load the allocator has freed memory to
-# reuse), then each mode. Appends "server mode msgs/s p50 p99 cpu-µs/msg rss-bytes/conn" rows.
+# One server for one round: in the first, idle RSS on the fresh process (after load the
+# allocator has freed memory to reuse); then each mode. Appends "server mode msgs/s p50 p99
+# cpu-µs/msg rss-bytes/conn" rows.
 run_server() {
   local name=$1 port=$2 kind=$3; shift 3
   wanted "$name" || return 0
   start_server "$port" "$@"
   local pid=$server_pid target=(--addr "127.0.0.1:$port")
   [ "$kind" = raw ] && target+=(--raw)
-  echo "== $name (pid $pid)"
-  local before after
-  before=$(rss_kib "$pid")
-  $pin_load "$bench" "${target[@]}" --mode idle --duration 6s --connections "$idle" --json \
-    > "$out/idle-$name.json" &
-  local load=$!
-  sleep 5
-  after=$(rss_kib "$pid")
-  wait "$load" || { failed=1; echo "idle run failed: $(cat "$out/idle-$name.json")"; }
-  local per_conn=$(( (after - before) * 1024 / idle ))
-  echo "idle: $idle connections, sample echoes $(json_field received < "$out/idle-$name.json") of $(json_field sent < "$out/idle-$name.json"), RSS $before -> $after KiB = $per_conn bytes per connection"
-  printf '%s\tidle\t\t\t\t\t%s\n' "$name" "$per_conn" >> "$results"
+  echo "== $name (pid $pid), round $round of $rounds"
+  if [ "$round" -eq 1 ]; then idle_rss; fi
   for mode in ping-pong flood rate; do
     local ticks line
     ticks=$(cpu_ticks "$pid")
@@ -145,25 +154,30 @@ if [ -n "$soak" ]; then
   exit $failed
 fi
 
-run_server raw-tcp 19003 raw target/release/raw_tcp_echo 127.0.0.1:19003
-run_server backend 19001 ws target/release/backend --addr 127.0.0.1:19001 --max-connections 20000
-run_server backend-quiet 19008 ws target/release/backend --addr 127.0.0.1:19008 --quiet --max-connections 20000
-run_server bare-actix 19002 ws target/release/examples/bare_echo 127.0.0.1:19002
-run_server tungstenite 19004 ws target/release/tungstenite_echo 127.0.0.1:19004
-run_server fastwebsockets 19005 ws target/release/fastwebsockets_echo 127.0.0.1:19005
-run_server gorilla 19006 ws target/gorilla-echo -addr 127.0.0.1:19006
-run_server node-ws 19007 ws node bench/peers/node/echo.mjs 127.0.0.1:19007
+for round in $(seq "$rounds"); do
+  run_server raw-tcp 19003 raw target/release/raw_tcp_echo 127.0.0.1:19003
+  run_server backend 19001 ws target/release/backend --addr 127.0.0.1:19001 --max-connections 20000
+  run_server backend-quiet 19008 ws target/release/backend --addr 127.0.0.1:19008 --quiet --max-connections 20000
+  run_server bare-actix 19002 ws target/release/examples/bare_echo 127.0.0.1:19002
+  run_server tungstenite 19004 ws target/release/tungstenite_echo 127.0.0.1:19004
+  run_server fastwebsockets 19005 ws target/release/fastwebsockets_echo 127.0.0.1:19005
+  run_server gorilla 19006 ws target/gorilla-echo -addr 127.0.0.1:19006
+  run_server node-ws 19007 ws node bench/peers/node/echo.mjs 127.0.0.1:19007
+done
 
 echo
 echo "$connections connections, 32-byte text messages, $duration per mode, rate mode at $rate msgs/s; idle: $idle connections"
+if [ "$rounds" -gt 1 ]; then echo "each figure: the median of $rounds rounds (every round's figures are above)"; fi
 python3 - "$results" <<'EOF'
-import sys
+import statistics, sys
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
-by = {(r[0], r[1]): r for r in rows}
+by = {}
+for r in rows:
+    by.setdefault((r[0], r[1]), []).append(r)
 servers = list(dict.fromkeys(r[0] for r in rows))
 def num(server, mode, col):
-    row = by.get((server, mode))
-    return float(row[col]) if row and row[col] else None
+    values = [float(r[col]) for r in by.get((server, mode), []) if r[col]]
+    return statistics.median(values) if values else None
 def ratio(a, b):
     return f"{a / b:.2f}" if a is not None and b else "-"
 print(f'{"server":<15}{"ping-pong/s":>12}{"xraw":>6}{"xours":>6}{"flood/s":>11}{"xraw":>6}{"xours":>6}'
@@ -174,7 +188,7 @@ for s in servers:
              f'{pp or 0:>12.0f}', f'{ratio(pp, num("raw-tcp", "ping-pong", 2)):>6}', f'{ratio(pp, num("backend", "ping-pong", 2)):>6}',
              f'{fl or 0:>11.0f}', f'{ratio(fl, num("raw-tcp", "flood", 2)):>6}', f'{ratio(fl, num("backend", "flood", 2)):>6}',
              f'{num(s, "rate", 3) or 0:>12.0f}', f'{num(s, "rate", 4) or 0:>8.0f}',
-             f'{num(s, "flood", 5) or 0:>11.2f}', f'{by.get((s, "idle"), [""] * 7)[6]:>12}']
+             f'{num(s, "flood", 5) or 0:>11.2f}', f'{num(s, "idle", 6) or 0:>12.0f}']
     print("".join(cells))
 EOF
 echo "(cpu µs/msg: the server's user + system time during the flood run over the echoes received)"
