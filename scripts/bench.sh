@@ -39,6 +39,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds takes a whole number of rounds, 1 or more (got $rounds)"
 ulimit -n "$(ulimit -Hn)"
 pin_server="taskset -c 0"; pin_load="taskset -c 1"
 [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null || { pin_server=""; pin_load=""; }
