@@ -120,13 +120,11 @@ impl MessageDecoder {
             Item::Continue(bytes) => (bytes, false),
             Item::Last(bytes) => (bytes, true),
         };
-        let partial = self
-            .partial
-            .as_mut()
-            .ok_or(ProtocolError::ContinuationNotStarted)?;
+        let Some(mut partial) = self.partial.take() else {
+            return Err(ProtocolError::ContinuationNotStarted);
+        };
         partial.len += bytes.len();
         if partial.len > self.max_message_bytes {
-            self.partial = None;
             return Err(ProtocolError::Io(io::Error::other(
                 "Exceeded maximum continuation size",
             )));
@@ -136,11 +134,9 @@ impl MessageDecoder {
             partial.fragments.push(bytes);
         }
         if !last {
+            self.partial = Some(partial);
             return Ok(None);
         }
-        let Some(partial) = self.partial.take() else {
-            return Err(ProtocolError::ContinuationNotStarted);
-        };
         let mut whole = BytesMut::with_capacity(partial.len);
         for fragment in &partial.fragments {
             whole.extend_from_slice(fragment);
@@ -152,6 +148,7 @@ impl MessageDecoder {
         }))
     }
 
+    /// Begins a fragmented message; passes its first fragment on.
     fn start(&mut self, kind: Fragmented, first: Bytes) -> Bytes {
         self.partial = Some(Box::new(Partial {
             kind,
@@ -185,7 +182,7 @@ fn oversized(bytes: &[u8], max: usize) -> bool {
 
 /// The payload length the frame header at the start of `bytes` announces, once the header's
 /// length field is in.
-pub fn announced_length(bytes: &[u8]) -> Option<u64> {
+fn announced_length(bytes: &[u8]) -> Option<u64> {
     let second = *bytes.get(1)?;
     match second & 0x7f {
         126 => Some(u64::from(u16::from_be_bytes(
