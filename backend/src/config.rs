@@ -5,6 +5,8 @@ use std::{path::PathBuf, time::Duration};
 
 use clap::{Parser, ValueEnum};
 
+use crate::memory_budget::{default_budget, MIN_BUDGET_MESSAGES};
+
 /// Largest single frame accepted on `/echo`. The message decoder refuses a larger one as soon as
 /// its header arrives, so this bounds what one connection can make the server buffer.
 pub const DEFAULT_MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
@@ -86,6 +88,12 @@ pub struct Config {
     #[arg(long, env = "ECHO_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES,
           value_name = "BYTES", value_parser = parse_positive)]
     pub max_message_bytes: usize,
+
+    /// Memory all connections together may hold for data not yet echoed or written, in bytes;
+    /// past it the connection holding the most is closed with 1013 [default: 256 MiB, or 4
+    /// messages of --max-message-bytes if more].
+    #[arg(long, env = "ECHO_MEMORY_BUDGET", value_name = "BYTES", value_parser = parse_positive)]
+    pub memory_budget: Option<usize>,
 
     /// Open WebSocket connections allowed at once; new upgrades past it get 503.
     #[arg(long, env = "ECHO_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS,
@@ -186,6 +194,12 @@ fn parse_origin(text: &str) -> Result<String, String> {
 }
 
 impl Config {
+    /// `--memory-budget`, or its default for the message limit.
+    pub fn memory_budget(&self) -> usize {
+        self.memory_budget
+            .unwrap_or_else(|| default_budget(self.max_message_bytes))
+    }
+
     /// The defaults, listening on `addr`: what tests use with `127.0.0.1:0`.
     pub fn listening_on(addr: impl Into<String>) -> Self {
         Config {
@@ -193,6 +207,7 @@ impl Config {
             dist: default_dist(),
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            memory_budget: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             allowed_origins: Vec::new(),
             ping_interval: DEFAULT_PING_INTERVAL,
@@ -213,6 +228,16 @@ impl Config {
             return Err(format!(
                 "--dist {}: not a readable folder; point it at the output of `trunk build`",
                 self.dist.display()
+            ));
+        }
+        let least = self.max_message_bytes.saturating_mul(MIN_BUDGET_MESSAGES);
+        if self.memory_budget() < least {
+            return Err(format!(
+                "--memory-budget ({} bytes) must be at least {MIN_BUDGET_MESSAGES} times \
+                 --max-message-bytes ({least} bytes), or a single client sending one message \
+                 of the largest size could be closed for it; raise it or lower \
+                 --max-message-bytes",
+                self.memory_budget()
             ));
         }
         if self.idle_timeout <= self.ping_interval {
@@ -310,6 +335,22 @@ mod tests {
         assert!(error.contains("--dist /etc/hostname"), "{error}");
         let missing = parse(&["--dist", "/nonexistent/dist"]).expect("parses");
         assert!(missing.validate().is_ok());
+    }
+
+    #[test]
+    fn the_memory_budget_defaults_from_the_message_limit_and_must_hold_four_messages() {
+        let config = parse(&[]).expect("parses");
+        assert_eq!(config.memory_budget(), 256 << 20);
+        let config = parse(&["--max-message-bytes", "104857600"]).expect("parses");
+        assert_eq!(config.memory_budget(), 400 << 20);
+        assert!(config.validate().is_ok());
+        let config = parse(&["--memory-budget", "1000", "--max-message-bytes", "1000"])
+            .expect("parses");
+        let error = config.validate().unwrap_err();
+        assert!(
+            error.contains("--memory-budget") && error.contains("--max-message-bytes"),
+            "{error}"
+        );
     }
 
     #[test]

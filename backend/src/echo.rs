@@ -10,6 +10,8 @@ use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Message, ProtocolError
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
 
+use crate::message_decoder::Refused;
+
 /// The log target of the per-message `recv:` lines, so `--quiet` (or
 /// `RUST_LOG=backend::messages=off`) can drop them alone.
 pub const MESSAGE_LOG: &str = "backend::messages";
@@ -220,20 +222,18 @@ pub fn is_sendable_close_code(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
-/// The close frame for a broken protocol. actix reports bad UTF-8, reserved bits and an
-/// oversized fragmented message all as `Io`, told apart only by their text.
+/// The close frame for a broken protocol or a limit. actix reports bad UTF-8 and reserved bits
+/// both as `Io`, told apart only by their text; our own limits carry a [`Refused`].
 fn close_reason_for(error: &ProtocolError) -> CloseReason {
-    let (code, text) = match error {
-        ProtocolError::Overflow => (CloseCode::Size, "frame too big"),
-        ProtocolError::Io(io) => {
-            let detail = io.to_string();
-            if detail.contains("maximum continuation size") {
-                (CloseCode::Size, "message too big")
-            } else if detail.contains("utf-8") {
-                (CloseCode::Invalid, "invalid UTF-8 in a text message")
-            } else {
-                (CloseCode::Protocol, "protocol error")
-            }
+    let (code, text) = match (error, Refused::of(error)) {
+        (_, Some(Refused::MessageTooBig)) => (CloseCode::Size, "message too big"),
+        (_, Some(Refused::ServerMemoryFull)) => (
+            CloseCode::Again,
+            "server memory budget reached, try again later",
+        ),
+        (ProtocolError::Overflow, _) => (CloseCode::Size, "frame too big"),
+        (ProtocolError::Io(io), _) if io.to_string().contains("utf-8") => {
+            (CloseCode::Invalid, "invalid UTF-8 in a text message")
         }
         _ => (CloseCode::Protocol, "protocol error"),
     };

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use actix_web::{http::header, web, HttpResponse};
 
-use crate::{connections::Connections, echo::Liveness, metrics::Metrics, origin::OriginPolicy};
+use crate::{
+    connections::Connections, echo::Liveness, memory_budget::MemoryBudget, metrics::Metrics,
+    origin::OriginPolicy, ws_connection::Limits,
+};
 
 /// Where the echo listens.
 pub const ECHO_PATH: &str = "/echo";
@@ -14,9 +17,9 @@ pub const ECHO_PATH: &str = "/echo";
 /// What every connection is held to; one copy shared by all workers.
 #[derive(Debug, Clone)]
 pub struct EchoSettings {
-    pub max_frame_bytes: usize,
-    pub max_message_bytes: usize,
+    pub limits: Limits,
     pub liveness: Liveness,
+    pub memory: Arc<MemoryBudget>,
     pub origins: OriginPolicy,
     pub connections: Arc<Connections>,
     pub metrics: Arc<Metrics>,
@@ -26,16 +29,20 @@ pub struct EchoSettings {
 impl EchoSettings {
     /// 1 KiB limits, default liveness and origin policy, fresh metrics.
     pub fn for_tests(connections: Arc<Connections>) -> Self {
+        let metrics = Metrics::new();
         EchoSettings {
-            max_frame_bytes: 1024,
-            max_message_bytes: 1024,
+            limits: Limits {
+                max_frame_bytes: 1024,
+                max_message_bytes: 1024,
+            },
+            memory: MemoryBudget::new(1 << 20, metrics.budget_gauges()),
             liveness: Liveness {
                 ping_interval: std::time::Duration::from_secs(30),
                 idle_timeout: std::time::Duration::from_secs(75),
             },
             origins: OriginPolicy::default(),
             connections,
-            metrics: Metrics::new(),
+            metrics,
         }
     }
 }

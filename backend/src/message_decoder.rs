@@ -1,11 +1,13 @@
 //! Turns the bytes a client sends into whole WebSocket messages, without I/O of its own.
 //!
-//! Frames are parsed by actix-http's [`Codec`]; on top of it this refuses a frame over the limit
-//! as soon as its header is in (the codec would first buffer all of it), joins fragmented
-//! messages up to the message limit, checks that text is UTF-8, and lets go of its buffer
-//! whenever every byte in it has been used, so an idle connection holds no buffer at all.
+//! Frames are parsed by actix-http's [`Codec`]; on top of it this refuses a frame over the frame
+//! limit, or one that would take its message over the message limit, as soon as its header is in
+//! (the codec would first buffer all of it), joins fragmented messages, checks that text is
+//! UTF-8, and lets go of its buffer whenever every byte in it has been used, so an idle
+//! connection holds no buffer at all. Buffers grow by doubling but never past the end of the
+//! frame (or message) being collected, so what is held stays close to what arrived.
 
-use std::io;
+use std::{fmt, io};
 
 use actix_codec::Decoder;
 use actix_http::ws::{Codec, Frame, Item, ProtocolError};
@@ -23,12 +25,46 @@ enum Fragmented {
     Binary,
 }
 
-/// The message being joined from its fragments.
+/// The message being joined from its fragments, copied into one buffer as they arrive.
 #[derive(Debug)]
 struct Partial {
     kind: Fragmented,
-    fragments: Vec<Bytes>,
-    len: usize,
+    data: BytesMut,
+}
+
+/// A limit that ended a connection, carried inside actix's [`ProtocolError::Io`] so that the echo
+/// loop can tell it from a broken protocol and pick its close code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The message (one frame, or all its fragments) is over `--max-message-bytes`: 1009.
+    MessageTooBig,
+    /// The server-wide memory budget is spent and this connection held the most: 1013.
+    ServerMemoryFull,
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Refused::MessageTooBig => "message over the size limit",
+            Refused::ServerMemoryFull => "server memory budget reached",
+        })
+    }
+}
+
+impl std::error::Error for Refused {}
+
+impl Refused {
+    pub fn into_protocol_error(self) -> ProtocolError {
+        ProtocolError::Io(io::Error::other(self))
+    }
+
+    /// The limit behind `error`, if it was one of ours.
+    pub fn of(error: &ProtocolError) -> Option<Refused> {
+        match error {
+            ProtocolError::Io(io) => io.get_ref()?.downcast_ref::<Refused>().copied(),
+            _ => None,
+        }
+    }
 }
 
 /// Bytes in, messages out.
@@ -58,24 +94,44 @@ impl MessageDecoder {
             // A fresh buffer of just this size: the frames cut out of it share it, and it goes
             // away with the last of them.
             self.buffer = BytesMut::from(bytes);
-        } else {
-            self.buffer.extend_from_slice(bytes);
+            return;
         }
+        let needed = self.buffer.len() + bytes.len();
+        if needed > self.buffer.capacity() {
+            // Doubling, so that a big frame costs few copies, but never past the end of the
+            // frame being collected: a 16 MiB frame is held in 16 MiB, not 32.
+            let frame_end = frame_length(&self.buffer).unwrap_or(0);
+            let mut target = needed.max(self.buffer.capacity() * 2);
+            if frame_end >= needed {
+                target = target.min(frame_end);
+            }
+            let mut grown = BytesMut::with_capacity(target);
+            grown.extend_from_slice(&self.buffer);
+            self.buffer = grown;
+        }
+        self.buffer.extend_from_slice(bytes);
     }
 
     /// Bytes held that are not yet part of a decoded message.
     pub fn buffered(&self) -> usize {
-        self.buffer.len() + self.partial.as_ref().map_or(0, |p| p.len)
+        self.buffer.len() + self.partial.as_ref().map_or(0, |p| p.data.len())
+    }
+
+    /// Memory held for bytes not yet decoded, counting what buffers have allocated.
+    pub fn held_bytes(&self) -> usize {
+        self.buffer.capacity() + self.partial.as_ref().map_or(0, |p| p.data.capacity())
     }
 
     /// Whether any memory is held for bytes not yet decoded (a fragmented message under way
     /// keeps a small record of itself even when its fragments so far were empty).
     pub fn holds_buffer(&self) -> bool {
-        self.buffer.capacity() > 0
-            || self
-                .partial
-                .as_ref()
-                .is_some_and(|p| p.fragments.capacity() > 0)
+        self.held_bytes() > 0
+    }
+
+    /// Lets go of everything held; for a connection that is closing without reading on.
+    pub fn clear(&mut self) {
+        self.buffer = BytesMut::new();
+        self.partial = None;
     }
 
     /// The next whole message, `None` until more bytes arrive, or the protocol error that ends
@@ -90,8 +146,15 @@ impl MessageDecoder {
 
     fn decode_buffered(&mut self) -> Result<Option<AggregatedMessage>, ProtocolError> {
         loop {
-            if oversized(&self.buffer, self.max_frame_bytes) {
-                return Err(ProtocolError::Overflow);
+            if let Some(announced) = acceptable_header_length(&self.buffer) {
+                if let Some(error) = self.over_a_limit(announced) {
+                    return Err(error);
+                }
+                // Not all here yet: wait without asking the codec, which would reserve room for
+                // the whole frame ahead of its bytes (16 MiB for a 14-byte header).
+                if frame_length(&self.buffer).is_some_and(|end| self.buffer.len() < end) {
+                    return Ok(None);
+                }
             }
             let Some(frame) = self.codec.decode(&mut self.buffer)? else {
                 return Ok(None);
@@ -123,25 +186,26 @@ impl MessageDecoder {
         let Some(mut partial) = self.partial.take() else {
             return Err(ProtocolError::ContinuationNotStarted);
         };
-        partial.len += bytes.len();
-        if partial.len > self.max_message_bytes {
-            return Err(ProtocolError::Io(io::Error::other(
-                "Exceeded maximum continuation size",
-            )));
+        let needed = partial.data.len() + bytes.len();
+        // Checked at the frame's header already; this is the backstop.
+        if needed > self.max_message_bytes {
+            return Err(Refused::MessageTooBig.into_protocol_error());
         }
-        // Empty fragments add nothing: a flood of them must not grow the list.
-        if !bytes.is_empty() {
-            partial.fragments.push(bytes);
+        if needed > partial.data.capacity() {
+            // Doubling, capped at the message limit (see `extend`).
+            let target = needed
+                .max(partial.data.capacity() * 2)
+                .min(self.max_message_bytes);
+            let mut grown = BytesMut::with_capacity(target);
+            grown.extend_from_slice(&partial.data);
+            partial.data = grown;
         }
+        partial.data.extend_from_slice(&bytes);
         if !last {
             self.partial = Some(partial);
             return Ok(None);
         }
-        let mut whole = BytesMut::with_capacity(partial.len);
-        for fragment in &partial.fragments {
-            whole.extend_from_slice(fragment);
-        }
-        let whole = whole.freeze();
+        let whole = partial.data.freeze();
         Ok(Some(match partial.kind {
             Fragmented::Text => AggregatedMessage::Text(utf8(whole)?),
             Fragmented::Binary => AggregatedMessage::Binary(whole),
@@ -152,10 +216,27 @@ impl MessageDecoder {
     fn start(&mut self, kind: Fragmented, first: Bytes) -> Bytes {
         self.partial = Some(Box::new(Partial {
             kind,
-            fragments: Vec::new(),
-            len: 0,
+            data: BytesMut::new(),
         }));
         first
+    }
+
+    /// The error for a frame at the head of the buffer that is over a limit, known from its
+    /// header alone: over the frame limit (1009 "frame too big"), or taking its message over the
+    /// message limit (1009 "message too big"), whether the message is one frame or several.
+    fn over_a_limit(&self, len: u64) -> Option<ProtocolError> {
+        if len > self.max_frame_bytes as u64 {
+            return Some(ProtocolError::Overflow);
+        }
+        let opcode = self.buffer[0] & 0x0f;
+        let message_so_far = match (&self.partial, opcode) {
+            (None, 1 | 2) => 0,
+            (Some(partial), 0) => partial.data.len(),
+            // Control frames are small; a frame out of order is the codec's error to report.
+            _ => return None,
+        };
+        (message_so_far as u64 + len > self.max_message_bytes as u64)
+            .then(|| Refused::MessageTooBig.into_protocol_error())
     }
 }
 
@@ -164,20 +245,30 @@ fn utf8(bytes: Bytes) -> Result<ByteString, ProtocolError> {
         .map_err(|error| ProtocolError::Io(io::Error::new(io::ErrorKind::InvalidData, error)))
 }
 
-/// Whether the frame at the start of `bytes` announces more than `max` bytes. Only a header the
-/// codec would accept counts, so that a broken one gets the codec's own error, whether it comes
-/// in one piece or several.
-fn oversized(bytes: &[u8], max: usize) -> bool {
-    let (Some(&first), Some(&second)) = (bytes.first(), bytes.get(1)) else {
-        return false;
-    };
+/// The payload length announced by the frame header at the start of `bytes`, once its length
+/// field is in, and only for a header the codec would accept, so that a broken one gets the
+/// codec's own error whether it comes in one piece or several.
+fn acceptable_header_length(bytes: &[u8]) -> Option<u64> {
+    let (&first, &second) = (bytes.first()?, bytes.get(1)?);
     let reserved_bits = first & 0x70 != 0;
     let masked = second & 0x80 != 0;
     let known_opcode = matches!(first & 0x0f, 0 | 1 | 2 | 8 | 9 | 10);
     if reserved_bits || !masked || !known_opcode {
-        return false;
+        return None;
     }
-    announced_length(bytes).is_some_and(|len| len > max as u64)
+    announced_length(bytes)
+}
+
+/// Header plus payload of the frame at the start of `bytes`, once its header is in.
+fn frame_length(bytes: &[u8]) -> Option<usize> {
+    let header = match bytes.get(1)? & 0x7f {
+        126 => 4,
+        127 => 10,
+        _ => 2,
+    } + if bytes[1] & 0x80 != 0 { 4 } else { 0 };
+    usize::try_from(announced_length(bytes)?)
+        .ok()?
+        .checked_add(header)
 }
 
 /// The payload length the frame header at the start of `bytes` announces, once the header's
@@ -309,19 +400,68 @@ mod tests {
         assert!(!decoder.holds_buffer());
     }
 
+    fn refusal(decoder: &mut MessageDecoder) -> Option<Refused> {
+        match decoder.decode() {
+            Ok(Some(message)) => panic!("no message expected, got {message:?}"),
+            Ok(None) => None,
+            Err(error) => Some(Refused::of(&error).unwrap_or_else(|| panic!("{error}"))),
+        }
+    }
+
     #[test]
-    fn a_fragmented_message_over_the_message_limit_is_refused() {
+    fn a_fragmented_message_over_the_message_limit_is_refused_at_the_header_that_passes_it() {
         let mut decoder = small_decoder();
         decoder.extend(&frame(false, 2, &[1; 1000]));
-        for _ in 0..4 {
+        for _ in 0..3 {
             decoder.extend(&frame(false, 0, &[1; 1000]));
         }
-        let error = match decoder.decode() {
-            Ok(Some(_)) => panic!("no message expected"),
-            Ok(None) => panic!("the limit should have tripped"),
-            Err(error) => error,
-        };
-        assert!(error.to_string().contains("maximum continuation size"));
+        assert_eq!(refusal(&mut decoder), None, "4000 bytes are within 4096");
+        // Only the header of the fifth fragment: 5000 bytes would be over.
+        decoder.extend(&frame(true, 0, &[1; 1000])[..8]);
+        assert_eq!(refusal(&mut decoder), Some(Refused::MessageTooBig));
+    }
+
+    #[test]
+    fn a_single_frame_over_the_message_limit_is_refused_at_its_header() {
+        for opcode in [1, 2] {
+            // A frame limit above the message limit: the message limit still applies.
+            let mut decoder = MessageDecoder::new(4096, 1024);
+            decoder.extend(&frame(true, opcode, &[b'a'; 1025])[..8]);
+            assert_eq!(
+                refusal(&mut decoder),
+                Some(Refused::MessageTooBig),
+                "opcode {opcode}"
+            );
+            let mut decoder = MessageDecoder::new(4096, 1024);
+            decoder.extend(&frame(true, opcode, &[b'a'; 1024]));
+            assert!(decoder.decode().expect("at the limit").is_some());
+        }
+    }
+
+    #[test]
+    fn a_big_frame_is_held_in_about_its_own_size() {
+        let mut decoder = MessageDecoder::new(1 << 20, 1 << 20);
+        let bytes = frame(true, 2, &[9; 300_000]);
+        for chunk in bytes.chunks(8192) {
+            decoder.extend(chunk);
+            assert!(decoder.held_bytes() <= bytes.len(), "{}", decoder.held_bytes());
+            if decoder.buffered() < bytes.len() {
+                assert_eq!(decoder.decode().expect("valid"), None);
+            }
+        }
+        assert!(decoder.decode().expect("valid").is_some());
+        assert_eq!(decoder.held_bytes(), 0);
+
+        let mut decoder = MessageDecoder::new(1 << 20, 1 << 20);
+        decoder.extend(&frame(false, 2, &[1; 70_000]));
+        for _ in 0..3 {
+            decoder.extend(&frame(false, 0, &[1; 70_000]));
+            assert_eq!(decoder.decode().expect("valid"), None);
+        }
+        assert!(decoder.held_bytes() <= 2 * 280_000, "{}", decoder.held_bytes());
+        decoder.extend(&frame(true, 0, b""));
+        assert!(decoder.decode().expect("valid").is_some());
+        assert_eq!(decoder.held_bytes(), 0);
     }
 
     #[test]

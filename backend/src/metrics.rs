@@ -19,7 +19,10 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::echo::{Kind, Observer};
+use crate::{
+    echo::{Kind, Observer},
+    memory_budget::BudgetGauges,
+};
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -60,6 +63,7 @@ pub struct Metrics {
     rejected: Family<Labels, Counter>,
     handshake: Histogram,
     echo_latency: Histogram,
+    budget: BudgetGauges,
 }
 
 fn flow_index(incoming: bool, kind: Kind) -> usize {
@@ -140,6 +144,23 @@ impl Metrics {
             echo_latency.clone(),
         );
 
+        let budget = BudgetGauges::default();
+        registry.register(
+            "memory_held_bytes",
+            "Bytes held for connections' data not yet echoed or written, all together",
+            budget.held.clone(),
+        );
+        registry.register(
+            "memory_budget_bytes",
+            "The most memory_held_bytes may reach (--memory-budget)",
+            budget.budget.clone(),
+        );
+        registry.register(
+            "memory_budget_closes",
+            "Connections closed (1013) because the memory budget was reached",
+            budget.closed.clone(),
+        );
+
         Arc::new(Metrics {
             registry,
             open,
@@ -149,7 +170,13 @@ impl Metrics {
             rejected,
             handshake,
             echo_latency,
+            budget,
         })
+    }
+
+    /// The gauges the server's [`crate::memory_budget::MemoryBudget`] keeps up to date.
+    pub fn budget_gauges(&self) -> BudgetGauges {
+        self.budget.clone()
     }
 
     pub fn rejected(&self, why: Rejection) {

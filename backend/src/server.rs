@@ -27,9 +27,11 @@ use crate::{
     connections::Connections,
     echo::Liveness,
     echo_route::{healthz, not_an_upgrade, wrong_method, EchoSettings, ECHO_PATH},
+    memory_budget::MemoryBudget,
     metrics::{metrics_route, Metrics},
     origin::OriginPolicy,
     upgrade::upgrade_service,
+    ws_connection::Limits,
     Config,
 };
 
@@ -64,9 +66,13 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
     };
     let connections = Connections::new(config.max_connections);
     let metrics = Metrics::new();
+    let memory = MemoryBudget::new(config.memory_budget(), metrics.budget_gauges());
     let settings = Arc::new(EchoSettings {
-        max_frame_bytes: config.max_frame_bytes,
-        max_message_bytes: config.max_message_bytes,
+        limits: Limits {
+            max_frame_bytes: config.max_frame_bytes,
+            max_message_bytes: config.max_message_bytes,
+        },
+        memory,
         liveness: Liveness {
             ping_interval: config.ping_interval,
             idle_timeout: config.idle_timeout,

@@ -140,8 +140,8 @@ fn admit(request: &Request, settings: &EchoSettings) -> Result<(Response<()>, Se
     let session = Session {
         peer: request.peer_addr(),
         liveness: settings.liveness,
-        max_frame_bytes: settings.max_frame_bytes,
-        max_message_bytes: settings.max_message_bytes,
+        limits: settings.limits,
+        charge: settings.memory.open(request.peer_addr()),
         permit,
         record: settings.metrics.connection_opened(),
     };

@@ -5,6 +5,10 @@
 //! them once used), and outgoing frames are gathered in a buffer that is freed once written.
 //! actix-http's own dispatcher keeps 8 KiB for reading and 8 KiB for writing per connection for
 //! as long as it lives; this is why the server takes the connection over after the handshake.
+//!
+//! What it holds (undecoded bytes, the message handed to the echo loop, unwritten echoes) is
+//! kept in its [`Charge`] against the server-wide memory budget. Told by the budget to close,
+//! it drops its buffers at once and ends its stream with [`Refused::ServerMemoryFull`].
 
 use std::{
     io,
@@ -19,14 +23,19 @@ use actix_web::web::{Buf, BytesMut};
 use actix_ws::AggregatedMessage;
 use futures_util::{Sink, Stream};
 
-use crate::message_decoder::MessageDecoder;
+use crate::{
+    memory_budget::Charge,
+    message_decoder::{MessageDecoder, Refused},
+};
 
 /// Bytes asked for per read. The chunk lives on the stack for the length of one read.
 const READ_CHUNK_BYTES: usize = 8 * 1024;
 
 /// Echoes gathered beyond this are written before more are taken: one write carries many small
-/// echoes in a flood, and a client that stops reading holds up its own echoes, not memory.
-const WRITE_HIGH_WATER_BYTES: usize = 64 * 1024;
+/// echoes in a flood, and a client that stops reading holds up its own echoes, not memory. With
+/// the echo loop waiting for its echoes to be written before it reads on, a client that never
+/// reads makes the server hold at most this plus one message.
+pub const WRITE_HIGH_WATER_BYTES: usize = 64 * 1024;
 
 /// Longest payload of a control frame (RFC 6455 §5.5); a close frame's reason gets 2 bytes less.
 const MAX_CONTROL_PAYLOAD_BYTES: usize = 125;
@@ -36,29 +45,64 @@ pub struct WsConnection<T> {
     io: T,
     decoder: MessageDecoder,
     outgoing: BytesMut,
+    /// Payload bytes of the last message handed to the echo loop, until its echo is encoded.
+    in_hand: usize,
+    charge: Charge,
     read_closed: bool,
     broken: bool,
+    /// Told to close by the memory budget while echoes were still unwritten: they are dropped,
+    /// and nothing more is written.
+    cut_off: bool,
+}
+
+/// Size limits of one connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_frame_bytes: usize,
+    pub max_message_bytes: usize,
 }
 
 impl<T> WsConnection<T> {
     /// `early` holds bytes that arrived with the handshake request, if any.
-    pub fn new(io: T, early: &[u8], max_frame_bytes: usize, max_message_bytes: usize) -> Self {
-        let mut decoder = MessageDecoder::new(max_frame_bytes, max_message_bytes);
+    pub fn new(io: T, early: &[u8], limits: Limits, charge: Charge) -> Self {
+        let mut decoder = MessageDecoder::new(limits.max_frame_bytes, limits.max_message_bytes);
         if !early.is_empty() {
             decoder.extend(early);
         }
-        WsConnection {
+        let mut connection = WsConnection {
             io,
             decoder,
             outgoing: BytesMut::new(),
+            in_hand: 0,
+            charge,
             read_closed: false,
             broken: false,
-        }
+            cut_off: false,
+        };
+        connection.recharge();
+        connection
     }
 
     /// Whether any buffer is held right now (none while the connection is idle).
     pub fn holds_buffers(&self) -> bool {
         self.decoder.holds_buffer() || self.outgoing.capacity() > 0
+    }
+
+    /// Bytes held for this connection now.
+    pub fn held_bytes(&self) -> usize {
+        self.decoder.held_bytes() + self.in_hand + self.outgoing.capacity()
+    }
+
+    fn recharge(&mut self) {
+        let held = self.held_bytes();
+        self.charge.set(held);
+    }
+
+    /// Told by the budget to close: lets go of everything read and not yet echoed.
+    fn drop_incoming(&mut self) {
+        self.decoder.clear();
+        self.in_hand = 0;
+        self.recharge();
     }
 }
 
@@ -70,8 +114,24 @@ impl<T: AsyncRead + Unpin> Stream for WsConnection<T> {
         if this.broken {
             return Poll::Ready(None);
         }
+        this.charge.wake_on_close(cx.waker());
         loop {
-            match this.decoder.decode() {
+            if this.charge.told_to_close() {
+                this.drop_incoming();
+                this.broken = true;
+                // Echoes already gathered but not written are dropped too: the close frame
+                // goes out only if nothing else is pending.
+                this.cut_off = !this.outgoing.is_empty();
+                return Poll::Ready(Some(Err(Refused::ServerMemoryFull.into_protocol_error())));
+            }
+            let decoded = this.decoder.decode();
+            this.in_hand = match &decoded {
+                Ok(Some(AggregatedMessage::Text(text))) => text.len(),
+                Ok(Some(AggregatedMessage::Binary(bytes))) => bytes.len(),
+                _ => 0,
+            };
+            this.recharge();
+            match decoded {
                 Ok(Some(message)) => return Poll::Ready(Some(Ok(message))),
                 Ok(None) => {}
                 Err(error) => {
@@ -87,7 +147,10 @@ impl<T: AsyncRead + Unpin> Stream for WsConnection<T> {
             let mut read = ReadBuf::uninit(&mut chunk);
             match ready!(Pin::new(&mut this.io).poll_read(cx, &mut read)) {
                 Ok(()) if read.filled().is_empty() => this.read_closed = true,
-                Ok(()) => this.decoder.extend(read.filled()),
+                Ok(()) => {
+                    this.decoder.extend(read.filled());
+                    this.recharge();
+                }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 // A reset or a broken socket: the peer is gone, as after an end of stream.
                 Err(_) => this.read_closed = true,
@@ -108,12 +171,29 @@ impl<T: AsyncWrite + Unpin> Sink<Message> for WsConnection<T> {
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> io::Result<()> {
-        encode(message, &mut self.get_mut().outgoing);
+        let this = self.get_mut();
+        if this.cut_off {
+            return Err(cut_off());
+        }
+        encode(message, &mut this.outgoing);
+        this.in_hand = 0;
+        this.recharge();
         Ok(())
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        this.charge.wake_on_close(cx.waker());
+        if this.charge.told_to_close() && !this.broken {
+            // Waiting on a client that does not read: the read side will not look again, so
+            // the budget's word is heard here.
+            this.cut_off = true;
+        }
+        if this.cut_off {
+            this.outgoing = BytesMut::new();
+            this.drop_incoming();
+            return Poll::Ready(Err(cut_off()));
+        }
         while !this.outgoing.is_empty() {
             let written = ready!(Pin::new(&mut this.io).poll_write(cx, &this.outgoing))?;
             if written == 0 {
@@ -121,7 +201,10 @@ impl<T: AsyncWrite + Unpin> Sink<Message> for WsConnection<T> {
             }
             this.outgoing.advance(written);
         }
-        this.outgoing = BytesMut::new();
+        if this.outgoing.capacity() > 0 {
+            this.outgoing = BytesMut::new();
+            this.recharge();
+        }
         Pin::new(&mut this.io).poll_flush(cx)
     }
 
@@ -129,6 +212,10 @@ impl<T: AsyncWrite + Unpin> Sink<Message> for WsConnection<T> {
         ready!(self.as_mut().poll_flush(cx))?;
         Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
     }
+}
+
+fn cut_off() -> io::Error {
+    io::Error::other(Refused::ServerMemoryFull)
 }
 
 /// Appends `message` as one unmasked frame. Control frames are cut to what RFC 6455 allows, so a
@@ -171,6 +258,16 @@ mod tests {
     use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt};
 
     use super::*;
+    use crate::memory_budget::{BudgetGauges, MemoryBudget};
+
+    const LIMITS: Limits = Limits {
+        max_frame_bytes: 1024,
+        max_message_bytes: 1024,
+    };
+
+    fn unlimited() -> Charge {
+        MemoryBudget::new(usize::MAX / 2, BudgetGauges::default()).open(None)
+    }
 
     fn masked(opcode: u8, payload: &[u8]) -> Vec<u8> {
         let mask = [1, 2, 3, 4];
@@ -185,7 +282,7 @@ mod tests {
         let (mut client, server) = duplex(64);
         let mut early = masked(1, b"early");
         early.extend(&masked(1, b"partial")[..3]);
-        let mut connection = WsConnection::new(server, &early, 1024, 1024);
+        let mut connection = WsConnection::new(server, &early, LIMITS, unlimited());
         assert_eq!(
             connection.next().await.expect("a message").expect("valid"),
             AggregatedMessage::Text("early".into())
@@ -206,7 +303,7 @@ mod tests {
     #[tokio::test]
     async fn echoes_are_gathered_and_written_on_flush() {
         let (mut client, server) = duplex(1024);
-        let mut connection = WsConnection::new(server, &[], 1024, 1024);
+        let mut connection = WsConnection::new(server, &[], LIMITS, unlimited());
         connection
             .feed(Message::Text("one".into()))
             .await
@@ -226,7 +323,7 @@ mod tests {
     #[tokio::test]
     async fn control_frames_are_cut_to_the_protocol_limit() {
         let (mut client, server) = duplex(1024);
-        let mut connection = WsConnection::new(server, &[], 1024, 1024);
+        let mut connection = WsConnection::new(server, &[], LIMITS, unlimited());
         let reason = CloseReason {
             code: CloseCode::Normal,
             description: Some("é".repeat(100)),
@@ -255,8 +352,94 @@ mod tests {
     async fn a_protocol_error_ends_the_stream() {
         let (_client, server) = duplex(64);
         let unmasked = [0x81, 1, b'x'];
-        let mut connection = WsConnection::new(server, &unmasked, 1024, 1024);
+        let mut connection = WsConnection::new(server, &unmasked, LIMITS, unlimited());
         assert!(connection.next().await.expect("an item").is_err());
         assert!(connection.next().await.is_none());
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use std::time::Duration;
+
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::{duplex, AsyncWriteExt};
+
+    use super::*;
+    use crate::memory_budget::{BudgetGauges, MemoryBudget};
+
+    const LIMITS: Limits = Limits {
+        max_frame_bytes: 1 << 20,
+        max_message_bytes: 1 << 20,
+    };
+
+    /// The header of a masked binary frame of `len` bytes, and `sent` bytes of its payload.
+    fn frame_start(len: usize, sent: usize) -> Vec<u8> {
+        let mut out = vec![0x82, 0x80 | 127];
+        out.extend_from_slice(&(len as u64).to_be_bytes());
+        out.extend_from_slice(&[0; 4]);
+        out.resize(out.len() + sent, 7);
+        out
+    }
+
+    #[tokio::test]
+    async fn the_biggest_holder_is_told_to_close_and_lets_go_at_once() {
+        let budget = MemoryBudget::new(160 * 1024, BudgetGauges::default());
+        let (mut big_client, big_server) = duplex(1 << 20);
+        let (mut small_client, small_server) = duplex(1 << 20);
+        let mut big = WsConnection::new(big_server, &[], LIMITS, budget.open(None));
+        let mut small = WsConnection::new(small_server, &[], LIMITS, budget.open(None));
+
+        big_client
+            .write_all(&frame_start(500_000, 100_000))
+            .await
+            .expect("write");
+        let pending = tokio::time::timeout(Duration::from_millis(50), big.next()).await;
+        assert!(pending.is_err(), "part of a frame: nothing to echo yet: {pending:?}");
+        assert!(big.held_bytes() >= 100_000);
+        assert!(budget.held() <= budget.limit());
+
+        small_client
+            .write_all(&frame_start(100_000, 40_000))
+            .await
+            .expect("write");
+        let pending = tokio::time::timeout(Duration::from_millis(50), small.next()).await;
+        assert!(pending.is_err());
+        assert!(budget.held() > budget.limit(), "over, until the biggest lets go");
+
+        let item = big.next().await.expect("an item");
+        let error = item.expect_err("told to close");
+        assert_eq!(Refused::of(&error), Some(Refused::ServerMemoryFull));
+        assert_eq!(big.held_bytes(), 0);
+        assert!(budget.held() <= budget.limit(), "{}", budget.held());
+        // Nothing else was pending, so its close frame still goes out.
+        big.send(Message::Close(None)).await.expect("close written");
+        assert!(big.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_client_that_never_reads_is_cut_off_when_told_to_close() {
+        let budget = MemoryBudget::new(1 << 20, BudgetGauges::default());
+        // The client side's buffer is small and never read.
+        let (_silent_client, server) = duplex(1024);
+        let mut stuck = WsConnection::new(server, &[], LIMITS, budget.open(None));
+        let echo = Message::Binary(vec![1; 600_000].into());
+        let flushed = tokio::time::timeout(Duration::from_millis(50), stuck.send(echo)).await;
+        assert!(flushed.is_err(), "the client does not read: the write waits");
+        assert!(stuck.held_bytes() >= 590_000);
+
+        // Another connection's 500 KB take the total over 1 MiB: the stuck one holds the most.
+        let mut newcomer = budget.open(None);
+        newcomer.set(500_000);
+        let error = stuck.flush().await.expect_err("cut off");
+        assert_eq!(
+            error.get_ref().and_then(|e| e.downcast_ref::<Refused>()),
+            Some(&Refused::ServerMemoryFull)
+        );
+        assert_eq!(stuck.held_bytes(), 0);
+        drop(stuck);
+        assert!(!newcomer.told_to_close());
+        drop(newcomer);
+        assert_eq!(budget.held(), 0);
     }
 }
