@@ -298,3 +298,67 @@ async fn an_upgrade_on_another_path_gets_404_with_a_hint_and_the_connection_clos
     assert!(response.contains("connection: close"), "{response}");
     assert!(response.contains("connect to /echo"), "{response}");
 }
+
+/// A server whose message limit (1 MiB) is below its frame limit (16 MiB): the message limit
+/// must still hold for a message sent as one frame.
+fn start_with_message_limit() -> server::Background {
+    let mut config = Config::listening_on("127.0.0.1:0");
+    config.max_message_bytes = 1 << 20;
+    server::start_in_background(config).expect("server starts")
+}
+
+#[tokio::test]
+async fn a_single_frame_one_byte_over_the_message_limit_gets_1009_text_or_binary() {
+    let server = start_with_message_limit();
+    for opcode in [TEXT, BINARY] {
+        // Whole, as in the report: 1,048,577 bytes in one frame.
+        let mut client = RawClient::connect(server.addr).await;
+        let sent = client
+            .try_write(&encode(true, 0, opcode, &[b'a'; (1 << 20) + 1], true))
+            .await;
+        let _ = sent; // the server may close before it has read it all
+        assert_eq!(client.read_close().await, Some(1009), "opcode {opcode}");
+
+        // Only the header: refused before any payload arrives.
+        let mut client = RawClient::connect(server.addr).await;
+        let mut header = vec![0x80 | opcode, 0x80 | 127];
+        header.extend_from_slice(&((1u64 << 20) + 1).to_be_bytes());
+        header.extend_from_slice(&[1, 2, 3, 4]);
+        client.write(&header).await;
+        assert_eq!(client.read_close().await, Some(1009), "opcode {opcode}");
+        assert!(client.sees_end_of_stream().await);
+    }
+    // At the limit it is echoed.
+    let mut client = RawClient::connect(server.addr).await;
+    client.send(true, 0, BINARY, &[7; 1 << 20], true).await;
+    let echo = client.read_frame().await.expect("echo");
+    assert_eq!((echo.opcode, echo.payload.len()), (BINARY, 1 << 20));
+}
+
+#[tokio::test]
+async fn a_fragment_that_takes_its_message_over_the_limit_gets_1009_at_its_header() {
+    let server = start_with_message_limit();
+    for opcode in [TEXT, BINARY] {
+        let mut client = RawClient::connect(server.addr).await;
+        client.send(false, 0, opcode, &[b'a'; 600_000], true).await;
+        let mut header = vec![CONTINUATION, 0x80 | 127];
+        header.extend_from_slice(&500_000u64.to_be_bytes());
+        header.extend_from_slice(&[1, 2, 3, 4]);
+        client.write(&header).await;
+        assert_eq!(client.read_close().await, Some(1009), "opcode {opcode}");
+    }
+}
+
+#[tokio::test]
+async fn many_small_fragments_over_the_limit_get_1009() {
+    let server = start_with_message_limit();
+    let mut client = RawClient::connect(server.addr).await;
+    client.send(false, 0, TEXT, b"", true).await;
+    let fragment = encode(false, 0, CONTINUATION, &[b'x'; 1000], true);
+    let mut all = Vec::new();
+    for _ in 0..1100 {
+        all.extend_from_slice(&fragment);
+    }
+    let _ = client.try_write(&all).await;
+    assert_eq!(client.read_close().await, Some(1009));
+}
