@@ -344,8 +344,8 @@ mod tests {
         let config = parse(&["--max-message-bytes", "104857600"]).expect("parses");
         assert_eq!(config.memory_budget(), 400 << 20);
         assert!(config.validate().is_ok());
-        let config = parse(&["--memory-budget", "1000", "--max-message-bytes", "1000"])
-            .expect("parses");
+        let config =
+            parse(&["--memory-budget", "1000", "--max-message-bytes", "1000"]).expect("parses");
         let error = config.validate().unwrap_err();
         assert!(
             error.contains("--memory-budget") && error.contains("--max-message-bytes"),

@@ -1,6 +1,7 @@
 //! The echo server as a library: the binary in `main.rs` parses flags and calls [`server::bind`];
 //! tests and the client's tests start the same app on port 0 with [`server::start_in_background`].
 
+pub mod allocator;
 pub mod bundle;
 pub mod config;
 pub mod connections;

@@ -27,8 +27,13 @@ use tracing_subscriber::{
 /// Exit status for a configuration error, as clap uses for bad flags.
 const EXIT_CONFIG: u8 = 2;
 
+fn main() -> ExitCode {
+    backend::allocator::give_big_buffers_back();
+    serve()
+}
+
 #[actix_web::main]
-async fn main() -> ExitCode {
+async fn serve() -> ExitCode {
     let config = Config::parse();
     if let Err(message) = config.validate() {
         eprintln!("error: {message}");

@@ -192,8 +192,18 @@ impl Charge {
                 self.budget.reclaim();
             }
         } else {
-            gauge.dec_by((self.charged - charged) as i64);
+            let freed = self.charged - charged;
+            gauge.dec_by(freed as i64);
             self.charged = charged;
+            // Told to close and letting go: what it frees is no longer on its way back.
+            let promised = self.holder.releasing.load(Ordering::Acquire);
+            if promised > 0 {
+                let settled = promised.min(freed);
+                self.holder
+                    .releasing
+                    .store(promised - settled, Ordering::Release);
+                self.budget.releasing.fetch_sub(settled, Ordering::AcqRel);
+            }
         }
     }
 
@@ -216,7 +226,8 @@ impl Charge {
 impl Drop for Charge {
     fn drop(&mut self) {
         self.set(0);
-        let promised = self.holder.releasing.load(Ordering::Acquire);
+        // Promised more than it held at the end (it shrank before it was told): settle the rest.
+        let promised = self.holder.releasing.swap(0, Ordering::AcqRel);
         if promised > 0 {
             self.budget.releasing.fetch_sub(promised, Ordering::AcqRel);
         }
@@ -276,6 +287,12 @@ mod tests {
         // Until it lets go, growing a little more closes nobody else: its 7 steps are coming back.
         newcomer.set(3 * step);
         assert!(!small.told_to_close() && !newcomer.told_to_close());
+        big.set(0);
+        assert_eq!(
+            budget.releasing.load(Ordering::Acquire),
+            0,
+            "what it gave back is no longer counted as on its way"
+        );
         drop(big);
         assert!(verdict.closed_for_memory());
         assert_eq!(budget.held(), 5 * step);

@@ -18,6 +18,9 @@ use bytestring::ByteString;
 /// Longest frame header: 2 bytes, an 8-byte extended length, a 4-byte mask.
 pub const MAX_HEADER_BYTES: usize = 14;
 
+/// After a frame of this size or more, bytes left in the buffer are copied to one of their own.
+const COMPACT_AFTER_FRAME_BYTES: usize = 64 * 1024;
+
 /// The kind of a fragmented message, fixed by its first frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fragmented {
@@ -100,10 +103,9 @@ impl MessageDecoder {
         if needed > self.buffer.capacity() {
             // Doubling, so that a big frame costs few copies, but never past the end of the
             // frame being collected: a 16 MiB frame is held in 16 MiB, not 32.
-            let frame_end = frame_length(&self.buffer).unwrap_or(0);
             let mut target = needed.max(self.buffer.capacity() * 2);
-            if frame_end >= needed {
-                target = target.min(frame_end);
+            if let Some(frame_end) = frame_length(&self.buffer) {
+                target = target.min(frame_end.max(needed));
             }
             let mut grown = BytesMut::with_capacity(target);
             grown.extend_from_slice(&self.buffer);
@@ -156,9 +158,15 @@ impl MessageDecoder {
                     return Ok(None);
                 }
             }
+            let frame_end = frame_length(&self.buffer).unwrap_or(0);
             let Some(frame) = self.codec.decode(&mut self.buffer)? else {
                 return Ok(None);
             };
+            if frame_end >= COMPACT_AFTER_FRAME_BYTES && !self.buffer.is_empty() {
+                // The start of the next frame still shares the big frame's allocation, which
+                // would stay alive (and uncounted) for as long as that frame is collected.
+                self.buffer = BytesMut::from(&self.buffer[..]);
+            }
             let message = match frame {
                 Frame::Text(bytes) => AggregatedMessage::Text(utf8(bytes)?),
                 Frame::Binary(bytes) => AggregatedMessage::Binary(bytes),
@@ -444,7 +452,11 @@ mod tests {
         let bytes = frame(true, 2, &[9; 300_000]);
         for chunk in bytes.chunks(8192) {
             decoder.extend(chunk);
-            assert!(decoder.held_bytes() <= bytes.len(), "{}", decoder.held_bytes());
+            assert!(
+                decoder.held_bytes() <= bytes.len(),
+                "{}",
+                decoder.held_bytes()
+            );
             if decoder.buffered() < bytes.len() {
                 assert_eq!(decoder.decode().expect("valid"), None);
             }
@@ -458,7 +470,11 @@ mod tests {
             decoder.extend(&frame(false, 0, &[1; 70_000]));
             assert_eq!(decoder.decode().expect("valid"), None);
         }
-        assert!(decoder.held_bytes() <= 2 * 280_000, "{}", decoder.held_bytes());
+        assert!(
+            decoder.held_bytes() <= 2 * 280_000,
+            "{}",
+            decoder.held_bytes()
+        );
         decoder.extend(&frame(true, 0, b""));
         assert!(decoder.decode().expect("valid").is_some());
         assert_eq!(decoder.held_bytes(), 0);

@@ -31,6 +31,10 @@ use crate::{
 /// Bytes asked for per read. The chunk lives on the stack for the length of one read.
 const READ_CHUNK_BYTES: usize = 8 * 1024;
 
+/// Bytes read in one poll, without a message coming of them, before the task lets the others on
+/// its thread run: clients streaming big messages must not keep a new client from its echo.
+const READ_SLICE_BYTES: usize = 64 * 1024;
+
 /// Echoes gathered beyond this are written before more are taken: one write carries many small
 /// echoes in a flood, and a client that stops reading holds up its own echoes, not memory. With
 /// the echo loop waiting for its echoes to be written before it reads on, a client that never
@@ -115,6 +119,7 @@ impl<T: AsyncRead + Unpin> Stream for WsConnection<T> {
             return Poll::Ready(None);
         }
         this.charge.wake_on_close(cx.waker());
+        let mut read_now = 0;
         loop {
             if this.charge.told_to_close() {
                 this.drop_incoming();
@@ -143,11 +148,16 @@ impl<T: AsyncRead + Unpin> Stream for WsConnection<T> {
             if this.read_closed {
                 return Poll::Ready(None);
             }
+            if read_now >= READ_SLICE_BYTES {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             let mut chunk = [MaybeUninit::<u8>::uninit(); READ_CHUNK_BYTES];
             let mut read = ReadBuf::uninit(&mut chunk);
             match ready!(Pin::new(&mut this.io).poll_read(cx, &mut read)) {
                 Ok(()) if read.filled().is_empty() => this.read_closed = true,
                 Ok(()) => {
+                    read_now += read.filled().len();
                     this.decoder.extend(read.filled());
                     this.recharge();
                 }
@@ -395,7 +405,10 @@ mod budget_tests {
             .await
             .expect("write");
         let pending = tokio::time::timeout(Duration::from_millis(50), big.next()).await;
-        assert!(pending.is_err(), "part of a frame: nothing to echo yet: {pending:?}");
+        assert!(
+            pending.is_err(),
+            "part of a frame: nothing to echo yet: {pending:?}"
+        );
         assert!(big.held_bytes() >= 100_000);
         assert!(budget.held() <= budget.limit());
 
@@ -405,7 +418,10 @@ mod budget_tests {
             .expect("write");
         let pending = tokio::time::timeout(Duration::from_millis(50), small.next()).await;
         assert!(pending.is_err());
-        assert!(budget.held() > budget.limit(), "over, until the biggest lets go");
+        assert!(
+            budget.held() > budget.limit(),
+            "over, until the biggest lets go"
+        );
 
         let item = big.next().await.expect("an item");
         let error = item.expect_err("told to close");
@@ -425,7 +441,10 @@ mod budget_tests {
         let mut stuck = WsConnection::new(server, &[], LIMITS, budget.open(None));
         let echo = Message::Binary(vec![1; 600_000].into());
         let flushed = tokio::time::timeout(Duration::from_millis(50), stuck.send(echo)).await;
-        assert!(flushed.is_err(), "the client does not read: the write waits");
+        assert!(
+            flushed.is_err(),
+            "the client does not read: the write waits"
+        );
         assert!(stuck.held_bytes() >= 590_000);
 
         // Another connection's 500 KB take the total over 1 MiB: the stuck one holds the most.

@@ -1,0 +1,355 @@
+//! Hostile clients against the release backend, as a separate process whose memory is read from
+//! /proc: messages that never complete, endless fragments, clients that send and never read.
+//! The server's resident memory must stay under the bound the README gives, a fresh client must
+//! still get its echo within a second, and the closes must show in the metrics.
+//!
+//! Ignored by plain `cargo test` (it moves gigabytes; a debug build unmasks too slowly). The test
+//! command runs it as `cargo test --release -p backend --test memory_bound -- --ignored
+//! --test-threads 1 --nocapture`, which prints the figures.
+
+mod support {
+    pub mod raw_client;
+}
+
+use std::{
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    process::{Child, Command, Stdio},
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+use support::raw_client::*;
+use tokio::{io::AsyncWriteExt, net::TcpStream, task::JoinSet};
+
+const MIB: u64 = 1024 * 1024;
+
+/// The default `--memory-budget` with the default 16 MiB message limit.
+const BUDGET: u64 = 256 * MIB;
+
+/// What the README promises: resident memory stays under the budget plus this (the process
+/// itself, its runtime, allocator slack, read chunks in flight).
+const BUDGET_SLACK: u64 = 48 * MIB;
+
+/// Attacking connections per shape.
+const ATTACKERS: usize = 200;
+
+/// How long a fresh client may wait for its echo during an attack.
+const FRESH_ECHO_WITHIN: Duration = Duration::from_secs(1);
+
+/// The backend under test, with its stderr read by a thread.
+struct Backend {
+    child: Child,
+    addr: SocketAddr,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Backend {
+    fn start(args: &[&str]) -> Backend {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_backend"))
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("backend starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let kept = Arc::clone(&lines);
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on http://").nth(1) {
+                    let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_owned());
+                }
+                kept.lock().expect("lines").push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the backend logs its address")
+            .parse()
+            .expect("an address");
+        Backend { child, addr, lines }
+    }
+
+    fn status_bytes(&self, field: &str) -> u64 {
+        status_bytes(self.child.id(), field)
+    }
+
+    async fn metric(&self, name: &str) -> f64 {
+        let text = http_get(self.addr, "/metrics").await;
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    fn logged(&self, text: &str) -> usize {
+        let lines = self.lines.lock().expect("lines");
+        lines.iter().filter(|line| line.contains(text)).count()
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A line of /proc/PID/status, in bytes (`VmRSS`: resident now, `VmHWM`: the peak).
+fn status_bytes(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in {status}"));
+    kib * 1024
+}
+
+/// `echo_memory_held_bytes` from /metrics, with a blocking request (for the sampler thread).
+fn held_now(addr: SocketAddr) -> u64 {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return 0;
+    };
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut text = String::new();
+    if stream.write_all(request.as_bytes()).is_err() || stream.read_to_string(&mut text).is_err() {
+        return 0;
+    }
+    text.lines()
+        .find_map(|line| line.strip_prefix("echo_memory_held_bytes ")?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A fresh client's round trip, which must come back within [`FRESH_ECHO_WITHIN`].
+async fn fresh_echo(addr: SocketAddr) -> Duration {
+    let started = Instant::now();
+    let attempt = async {
+        let mut client = RawClient::connect(addr).await;
+        client.send(true, 0, TEXT, b"still there?", true).await;
+        client.read_frame().await
+    };
+    let echo = tokio::time::timeout(FRESH_ECHO_WITHIN, attempt)
+        .await
+        .expect("a fresh client got its echo within a second during the attack")
+        .expect("an echo");
+    assert_eq!(echo.payload, b"still there?");
+    started.elapsed()
+}
+
+/// Opens a WebSocket and writes `bytes` until the server stops taking them; returns how many it
+/// took. The connection is then held open until `hold` ends.
+async fn attacker(addr: SocketAddr, bytes: Vec<u8>, hold: Duration) -> u64 {
+    let Ok(mut stream) = TcpStream::connect(addr).await else {
+        return 0;
+    };
+    if stream
+        .write_all(upgrade_request(addr, "").as_bytes())
+        .await
+        .is_err()
+    {
+        return 0;
+    }
+    let mut sent = 0;
+    for chunk in bytes.chunks(256 * 1024) {
+        match tokio::time::timeout(Duration::from_secs(5), stream.write_all(chunk)).await {
+            Ok(Ok(())) => sent += chunk.len() as u64,
+            _ => break,
+        }
+    }
+    tokio::time::sleep(hold).await;
+    sent
+}
+
+/// `count` attackers sending `bytes` each, on a thread and runtime of their own; the thread
+/// returns the bytes the server took in all.
+fn run_attackers(
+    addr: SocketAddr,
+    bytes: Vec<u8>,
+    count: usize,
+    hold: Duration,
+) -> thread::JoinHandle<u64> {
+    thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let bytes = Arc::new(bytes);
+            let mut attackers = JoinSet::new();
+            for _ in 0..count {
+                attackers.spawn(attacker(addr, Vec::clone(&bytes), hold));
+            }
+            let mut sent = 0;
+            while let Some(taken) = attackers.join_next().await {
+                sent += taken.expect("attacker task");
+            }
+            sent
+        })
+    })
+}
+
+/// Runs `ATTACKERS` connections each sending `bytes`, checks a fresh client meanwhile, and
+/// reports the figures.
+async fn attack(shape: &str, bytes: Vec<u8>) {
+    let backend = Backend::start(&[]);
+    let baseline = backend.status_bytes("VmRSS");
+    let running = Arc::new(AtomicBool::new(true));
+    let peak = Arc::new(AtomicU64::new(baseline));
+    let peak_held = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (running, peak, pid) = (Arc::clone(&running), Arc::clone(&peak), backend.child.id());
+        let (peak_held, addr) = (Arc::clone(&peak_held), backend.addr);
+        thread::spawn(move || {
+            while running.load(Ordering::Acquire) {
+                peak.fetch_max(status_bytes(pid, "VmRSS"), Ordering::AcqRel);
+                peak_held.fetch_max(held_now(addr), Ordering::AcqRel);
+                thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+
+    let started = Instant::now();
+    // The attackers run on a thread of their own, so a fresh client's wait measures the server.
+    let attackers = run_attackers(backend.addr, bytes, ATTACKERS, Duration::from_secs(3));
+    // While they stream: fresh clients, one after another.
+    let mut fresh = Vec::new();
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        fresh.push(fresh_echo(backend.addr).await);
+    }
+    let sent = tokio::task::spawn_blocking(move || attackers.join().expect("attackers"))
+        .await
+        .expect("join");
+    let attack_took = started.elapsed();
+    // Once they have gone, how soon the server is back to normal.
+    let recovered_in = fresh_echo(backend.addr).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    running.store(false, Ordering::Release);
+    sampler.join().expect("sampler");
+
+    let peak = peak
+        .load(Ordering::Acquire)
+        .max(backend.status_bytes("VmHWM"));
+    let after = backend.status_bytes("VmRSS");
+    let closes = backend.metric("echo_memory_budget_closes_total").await;
+    let held = backend.metric("echo_memory_held_bytes").await;
+    let logged = backend.logged("memory budget reached");
+    println!(
+        "memory bound, {shape}: {ATTACKERS} attackers sent {:.0} MiB in {:.1} s; server RSS \
+         {:.0} MiB before, {:.0} MiB peak ({:.2} MiB per attacker), {:.0} MiB after; {closes} \
+         closed for the budget ({logged} log lines); fresh echoes {:?}; after the attack {:?}; \
+         held now {held}, at most {:.0} MiB",
+        sent as f64 / MIB as f64,
+        attack_took.as_secs_f64(),
+        baseline as f64 / MIB as f64,
+        peak as f64 / MIB as f64,
+        peak.saturating_sub(baseline) as f64 / MIB as f64 / ATTACKERS as f64,
+        after as f64 / MIB as f64,
+        fresh,
+        recovered_in,
+        peak_held.load(Ordering::Acquire) as f64 / MIB as f64,
+    );
+    assert!(
+        peak <= BUDGET + BUDGET_SLACK,
+        "{shape}: RSS peaked at {} MiB, over the {} MiB budget plus {} MiB",
+        peak / MIB,
+        BUDGET / MIB,
+        BUDGET_SLACK / MIB
+    );
+    assert!(
+        sent > 2 * BUDGET,
+        "{shape}: the attack must offer more than the budget ({} MiB sent)",
+        sent / MIB
+    );
+    assert!(closes >= 1.0, "{shape}: connections closed for the budget");
+    assert!(logged >= 1, "{shape}: the budget's closes are logged");
+    assert_eq!(held, 0.0, "{shape}: everything given back once they left");
+}
+
+/// A masked binary frame header announcing `len` bytes, then `sent` bytes of its payload.
+fn incomplete_frame(len: u64, sent: usize) -> Vec<u8> {
+    let mut bytes = vec![0x82, 0x80 | 127];
+    bytes.extend_from_slice(&len.to_be_bytes());
+    bytes.extend_from_slice(&[1, 2, 3, 4]);
+    bytes.resize(bytes.len() + sent, 0x5a);
+    bytes
+}
+
+#[tokio::test]
+#[ignore = "release build; run by scripts/test.sh"]
+async fn messages_that_never_complete_keep_memory_within_the_budget() {
+    // 15 MiB announced, all but the last byte sent.
+    let announced = 15 * MIB;
+    attack(
+        "15 MiB frames missing their last byte",
+        incomplete_frame(announced, announced as usize - 1),
+    )
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "release build; run by scripts/test.sh"]
+async fn endless_fragments_keep_memory_within_the_budget() {
+    // A fragmented message of 1 MiB fragments that never ends, up to 15 MiB.
+    let fragment = vec![0x5a; MIB as usize];
+    let mut bytes = encode(false, 0, BINARY, &fragment, true);
+    for _ in 0..14 {
+        bytes.extend(encode(false, 0, CONTINUATION, &fragment, true));
+    }
+    attack("1 MiB fragments never finished", bytes).await;
+}
+
+#[tokio::test]
+#[ignore = "release build; run by scripts/test.sh"]
+async fn clients_that_send_and_never_read_hold_little() {
+    const READERS: usize = 50;
+    const MESSAGE: usize = 64 * 1024;
+    let backend = Backend::start(&["--quiet"]);
+    let baseline = backend.status_bytes("VmRSS");
+    let frame = encode(true, 0, BINARY, &[0x33; MESSAGE], true);
+    // 64 MiB each if the server kept taking them; it must stop reading instead.
+    let flooders = run_attackers(
+        backend.addr,
+        frame.repeat(1024),
+        READERS,
+        Duration::from_secs(1),
+    );
+    let sent = tokio::task::spawn_blocking(move || flooders.join().expect("flooders"))
+        .await
+        .expect("join");
+    let peak = backend.status_bytes("VmHWM");
+    let growth = peak.saturating_sub(baseline);
+    let held = backend.metric("echo_memory_held_bytes").await;
+    println!(
+        "memory bound, {READERS} clients sending {} KiB messages and never reading: each got \
+         {:.1} MiB in before the server stopped reading; server RSS {:.0} MiB before, {:.0} \
+         MiB peak ({:.0} KiB per client)",
+        MESSAGE / 1024,
+        sent as f64 / READERS as f64 / MIB as f64,
+        baseline as f64 / MIB as f64,
+        peak as f64 / MIB as f64,
+        growth as f64 / 1024.0 / READERS as f64
+    );
+    assert!(
+        sent < (READERS as u64) * 16 * MIB,
+        "the server stopped reading from clients that do not read ({} MiB taken)",
+        sent / MIB
+    );
+    // Per client: 64 KiB of echoes waiting, the message in hand, one being read, socket slack.
+    let per_client_bound = 4 * MESSAGE as u64 + 128 * 1024;
+    assert!(
+        growth <= READERS as u64 * per_client_bound + 16 * MIB,
+        "RSS grew {} MiB for {READERS} clients",
+        growth / MIB
+    );
+    assert_eq!(held, 0.0, "all given back once they left");
+    fresh_echo(backend.addr).await;
+}
