@@ -1,23 +1,15 @@
 //! The load each connection puts on the server, and what it measures.
 
-use std::{
-    sync::atomic::{AtomicU64, Ordering},
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use futures_util::{Sink, Stream};
 use hdrhistogram::Histogram;
-use tokio::{
-    sync::Notify,
-    time::{interval_at, sleep_until, timeout, MissedTickBehavior},
-};
+use tokio::net::TcpStream;
 use tokio_tungstenite::{
     connect_async_with_config,
     tungstenite::{protocol::WebSocketConfig, Error as WsError, Message},
+    MaybeTlsStream,
 };
-use tokio_util::codec::{Decoder, Encoder, Framed};
-
-use crate::payload::{make, verify};
 
 /// A connection the load runs over: a WebSocket, or raw TCP framed by message size.
 pub trait Connection:
@@ -42,7 +34,6 @@ pub enum Target {
     /// one echo.
     RawTcp {
         addr: String,
-        size: usize,
     },
 }
 
@@ -53,7 +44,7 @@ pub const DRAIN: Duration = Duration::from_secs(5);
 /// due. Lateness within this slack is the generator's own and latency counts from the actual
 /// send; beyond it the writer was held up (the server pushing back) and latency counts from
 /// when the message was due, so queueing is not hidden.
-const TIMER_SLACK: Duration = Duration::from_millis(2);
+pub const TIMER_SLACK: Duration = Duration::from_millis(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
@@ -117,8 +108,8 @@ impl Tally {
         let _ = self.latency.add(other.latency);
     }
 
-    fn record(&mut self, started: Instant, sent_nanos: u64) {
-        let now = started.elapsed().as_nanos() as u64;
+    /// An echo of a message sent at `sent_nanos` arrived at `now` (both since the start).
+    pub fn record(&mut self, now: u64, sent_nanos: u64) {
         let _ = self
             .latency
             .record((now.saturating_sub(sent_nanos) / 1000).max(1));
@@ -134,16 +125,32 @@ pub async fn open(target: &Target) -> Result<Socket, String> {
                 .map(|(socket, _)| Box::new(socket) as Socket)
                 .map_err(|e| format!("connect: {e}"))
         }
-        Target::RawTcp { addr, size } => {
-            let stream = tokio::net::TcpStream::connect(addr)
+        Target::RawTcp { .. } => Err("idle mode needs a WebSocket server".into()),
+    }
+}
+
+/// A connection for the load engine: the plain TCP stream (after the WebSocket handshake, for
+/// a WebSocket server), with Nagle off.
+pub async fn open_stream(target: &Target) -> Result<TcpStream, String> {
+    let stream = match target {
+        Target::WebSocket { url } => {
+            let (socket, _) = connect_async_with_config(url, Some(client_config()), DISABLE_NAGLE)
                 .await
                 .map_err(|e| format!("connect: {e}"))?;
-            stream
-                .set_nodelay(true)
-                .map_err(|e| format!("connect: {e}"))?;
-            Ok(Box::new(Framed::new(stream, FixedSize(*size))))
+            // Nothing of the server's is buffered yet: it says nothing before our first frame.
+            match socket.into_inner() {
+                MaybeTlsStream::Plain(stream) => stream,
+                _ => return Err("the load engine speaks ws:// only, not wss://".into()),
+            }
         }
-    }
+        Target::RawTcp { addr, .. } => TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?,
+    };
+    stream
+        .set_nodelay(true)
+        .map_err(|e| format!("connect: {e}"))?;
+    Ok(stream)
 }
 
 /// Every message goes out at once, as over raw TCP (and as the servers answer): with Nagle's
@@ -155,216 +162,4 @@ const DISABLE_NAGLE: bool = true;
 /// buffer of 8 KiB still takes a flood's echoes by the hundred per read.
 fn client_config() -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(8 * 1024)
-}
-
-/// Raw TCP framing: every `.0` bytes is one message.
-struct FixedSize(usize);
-
-impl Decoder for FixedSize {
-    type Item = Message;
-    type Error = WsError;
-
-    fn decode(&mut self, src: &mut bytes::BytesMut) -> Result<Option<Message>, WsError> {
-        if src.len() < self.0 {
-            src.reserve(self.0 - src.len());
-            return Ok(None);
-        }
-        Ok(Some(Message::Binary(src.split_to(self.0).freeze())))
-    }
-}
-
-impl Encoder<Message> for FixedSize {
-    type Error = WsError;
-
-    fn encode(&mut self, message: Message, dst: &mut bytes::BytesMut) -> Result<(), WsError> {
-        dst.extend_from_slice(&message.into_data());
-        Ok(())
-    }
-}
-
-fn message(bytes: Vec<u8>, text: bool) -> Message {
-    if text {
-        Message::text(String::from_utf8(bytes).unwrap_or_default())
-    } else {
-        Message::binary(bytes)
-    }
-}
-
-/// The data of the next data frame, skipping control frames; None when the connection ended.
-async fn next_data(
-    socket: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
-) -> Option<Result<Vec<u8>, String>> {
-    loop {
-        match socket.next().await? {
-            Ok(Message::Text(text)) => return Some(Ok(text.as_bytes().to_vec())),
-            Ok(Message::Binary(bytes)) => return Some(Ok(bytes.to_vec())),
-            Ok(Message::Close(frame)) => return Some(Err(format!("server closed: {frame:?}"))),
-            Ok(_) => continue,
-            Err(error) => return Some(Err(error.to_string())),
-        }
-    }
-}
-
-/// One connection running `plan` from `started` until `started + duration`.
-pub async fn run_connection(socket: Socket, plan: &Plan, started: Instant) -> Tally {
-    match plan.mode {
-        Mode::PingPong => ping_pong(socket, plan, started).await,
-        Mode::Flood | Mode::Rate => pipelined(socket, plan, started).await,
-        Mode::Idle => Tally::new(),
-    }
-}
-
-async fn ping_pong(mut socket: Socket, plan: &Plan, started: Instant) -> Tally {
-    let mut tally = Tally::new();
-    let deadline = started + plan.duration;
-    let mut seq = 0;
-    while Instant::now() < deadline {
-        let sent_nanos = started.elapsed().as_nanos() as u64;
-        if let Err(error) = socket
-            .send(message(
-                make(seq, sent_nanos, plan.size, plan.text),
-                plan.text,
-            ))
-            .await
-        {
-            tally.error(format!("send: {error}"));
-            break;
-        }
-        tally.sent += 1;
-        match timeout(DRAIN, next_data(&mut socket)).await {
-            Ok(Some(Ok(echo))) => match verify(&echo, seq, plan.size, plan.text) {
-                Ok(sent) => tally.record(started, sent),
-                Err(error) => tally.error(error),
-            },
-            Ok(Some(Err(error))) => {
-                tally.error(error);
-                break;
-            }
-            Ok(None) | Err(_) => {
-                tally.error(format!("no echo for message {seq}"));
-                break;
-            }
-        }
-        seq += 1;
-    }
-    let _ = SinkExt::close(&mut socket).await;
-    tally
-}
-
-/// Flood and rate: a writer and a reader on one connection; the reader checks order.
-///
-/// A flood without a window measures socket buffers, not the server: the kernel queues
-/// megabytes per connection, so echoes come back seconds late and the run ends with a backlog.
-/// With a window the writer still outruns any server, and every echo is back soon after the end.
-async fn pipelined(socket: Socket, plan: &Plan, started: Instant) -> Tally {
-    let (mut writer, mut reader) = socket.split();
-    let deadline = started + plan.duration;
-    // Echoes in so far, for the writer's window; both halves run in this task and borrow them.
-    let echoed = AtomicU64::new(0);
-    let echo_arrived = Notify::new();
-    // The writer's final count, so the reader stops as soon as every echo is in.
-    let (done_tx, mut done_rx) = tokio::sync::watch::channel(None::<u64>);
-    let write = async {
-        let mut sent = 0u64;
-        match plan.mode {
-            Mode::Rate => {
-                let period = Duration::from_secs_f64(1.0 / plan.per_connection_rate);
-                let first = tokio::time::Instant::from_std(started) + period;
-                let mut ticks = interval_at(first, period);
-                ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
-                while Instant::now() < deadline {
-                    let due = ticks.tick().await.into_std();
-                    let now = Instant::now();
-                    let from = if now.duration_since(due) > TIMER_SLACK {
-                        due
-                    } else {
-                        now
-                    };
-                    let due = (from - started).as_nanos() as u64;
-                    if writer
-                        .send(message(make(sent, due, plan.size, plan.text), plan.text))
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                    sent += 1;
-                }
-            }
-            _ => {
-                while Instant::now() < deadline {
-                    if sent - echoed.load(Ordering::Acquire) >= plan.window {
-                        // Everything written must reach the server before waiting on it.
-                        if writer.flush().await.is_err() {
-                            break;
-                        }
-                        tokio::select! {
-                            () = echo_arrived.notified() => {}
-                            () = sleep_until(tokio::time::Instant::from_std(deadline)) => break,
-                        }
-                        continue;
-                    }
-                    let now = started.elapsed().as_nanos() as u64;
-                    if writer
-                        .feed(message(make(sent, now, plan.size, plan.text), plan.text))
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                    sent += 1;
-                    if sent % 32 == 0 && writer.flush().await.is_err() {
-                        break;
-                    }
-                }
-                let _ = writer.flush().await;
-            }
-        }
-        let _ = done_tx.send(Some(sent));
-        (sent, writer)
-    };
-    let read = async {
-        let mut tally = Tally::new();
-        let mut expected = 0u64;
-        loop {
-            if done_rx.borrow().is_some_and(|sent| expected >= sent) {
-                break;
-            }
-            let next = tokio::select! {
-                next = next_data(&mut reader) => next,
-                _ = done_rx.changed() => continue,
-                () = sleep_until(tokio::time::Instant::from_std(deadline + DRAIN)) => break,
-            };
-            match next {
-                Some(Ok(echo)) => {
-                    match verify(&echo, expected, plan.size, plan.text) {
-                        Ok(sent) => tally.record(started, sent),
-                        Err(error) => tally.error(error),
-                    }
-                    expected += 1;
-                    echoed.store(expected, Ordering::Release);
-                    echo_arrived.notify_one();
-                }
-                Some(Err(error)) => {
-                    tally.error(error);
-                    break;
-                }
-                None => break,
-            }
-        }
-        tally
-    };
-    // The reader stops at deadline + DRAIN; the writer stops at the deadline.
-    let ((sent, writer), mut tally) = tokio::join!(write, read);
-    tally.sent = sent;
-    if tally.received < sent && tally.errors == 0 {
-        tally.error(format!(
-            "{} of {sent} echoes never came back",
-            sent - tally.received
-        ));
-    }
-    if let Ok(mut socket) = writer.reunite(reader) {
-        let _ = SinkExt::close(&mut socket).await;
-    }
-    tally
 }

@@ -8,8 +8,10 @@
 //! ```
 //! `scripts/bench.sh` runs it against the backend pinned to one CPU, the load on the other.
 
+mod engine;
 mod load;
 mod payload;
+mod wire;
 
 use std::{
     process::ExitCode,
@@ -79,7 +81,6 @@ async fn main() -> ExitCode {
     let target = if args.raw {
         load::Target::RawTcp {
             addr: args.addr.clone(),
-            size: args.size,
         }
     } else {
         load::Target::WebSocket {
@@ -98,35 +99,59 @@ async fn main() -> ExitCode {
         window: args.window,
     });
 
-    let mut sockets = Vec::with_capacity(args.connections as usize);
+    let framing = if args.raw {
+        wire::Framing::Raw
+    } else {
+        wire::Framing::WebSocket
+    };
+    let total = args.connections as usize;
     let mut connect_errors = 0u64;
     let mut first_connect_error = None;
-    let total = args.connections as usize;
-    while sockets.len() + (connect_errors as usize) < total {
-        let batch = CONNECT_BATCH.min(total - sockets.len() - connect_errors as usize);
-        let attempts =
-            futures_util::future::join_all((0..batch).map(|_| load::open(&target))).await;
-        for attempt in attempts {
-            match attempt {
-                Ok(socket) => sockets.push(socket),
-                Err(error) => {
-                    connect_errors += 1;
-                    first_connect_error.get_or_insert(error);
+    let mut tally = Tally::new();
+    let usage;
+    if args.mode == Mode::Idle {
+        let mut sockets = Vec::with_capacity(total);
+        while sockets.len() + (connect_errors as usize) < total {
+            let batch = CONNECT_BATCH.min(total - sockets.len() - connect_errors as usize);
+            let attempts =
+                futures_util::future::join_all((0..batch).map(|_| load::open(&target))).await;
+            for attempt in attempts {
+                match attempt {
+                    Ok(socket) => sockets.push(socket),
+                    Err(error) => {
+                        connect_errors += 1;
+                        first_connect_error.get_or_insert(error);
+                    }
                 }
             }
         }
-    }
-
-    let started = Instant::now();
-    let mut tally = Tally::new();
-    if args.mode == Mode::Idle {
-        tally = hold(sockets, &plan, started).await;
+        let before = cpu::Usage::now();
+        tally = hold(sockets, &plan, Instant::now()).await;
+        usage = before.since();
     } else {
-        let tasks: Vec<_> = sockets
+        let mut streams = Vec::with_capacity(total);
+        while streams.len() + (connect_errors as usize) < total {
+            let batch = CONNECT_BATCH.min(total - streams.len() - connect_errors as usize);
+            let attempts =
+                futures_util::future::join_all((0..batch).map(|_| load::open_stream(&target)))
+                    .await;
+            for attempt in attempts {
+                match attempt {
+                    Ok(stream) => streams.push(stream),
+                    Err(error) => {
+                        connect_errors += 1;
+                        first_connect_error.get_or_insert(error);
+                    }
+                }
+            }
+        }
+        let before = cpu::Usage::now();
+        let started = Instant::now();
+        let tasks: Vec<_> = streams
             .into_iter()
-            .map(|socket| {
+            .map(|stream| {
                 let plan = Arc::clone(&plan);
-                tokio::spawn(async move { load::run_connection(socket, &plan, started).await })
+                tokio::spawn(async move { engine::drive(stream, framing, &plan, started).await })
             })
             .collect();
         for task in tasks {
@@ -135,13 +160,14 @@ async fn main() -> ExitCode {
                 Err(error) => tally.error(format!("a connection task failed: {error}")),
             }
         }
+        usage = before.since();
     }
     let elapsed = args.duration.as_secs_f64();
     if connect_errors > 0 {
         tally.errors += connect_errors;
         tally.first_error = tally.first_error.or(first_connect_error);
     }
-    report(&args, &tally, elapsed);
+    report(&args, &tally, elapsed, &usage);
     if tally.errors > 0 {
         ExitCode::from(1)
     } else {
@@ -183,8 +209,8 @@ async fn hold(mut sockets: Vec<load::Socket>, plan: &Plan, started: Instant) -> 
                     continue;
                 }
             };
-            match payload::verify(&data, seq, plan.size, plan.text) {
-                Ok(sent) => {
+            match payload::verify(&data, seq, sent, plan.size, plan.text) {
+                Ok(()) => {
                     let now = started.elapsed().as_nanos() as u64;
                     let _ = tally
                         .latency
@@ -196,13 +222,15 @@ async fn hold(mut sockets: Vec<load::Socket>, plan: &Plan, started: Instant) -> 
         }
     }
     for socket in &mut sockets {
-        let _ = SinkExt::close(socket).await;
+        let _ = SinkExt::close(&mut **socket).await;
     }
     tally
 }
 
-fn report(args: &Args, tally: &Tally, seconds: f64) {
+fn report(args: &Args, tally: &Tally, seconds: f64, usage: &cpu::Spent) {
     let rate = tally.received as f64 / seconds;
+    let cpu_pct = usage.percent_of_one_core();
+    let generator_bound = cpu_pct > GENERATOR_BOUND_PCT;
     let q = |quantile: f64| tally.latency.value_at_quantile(quantile);
     let mode = args
         .mode
@@ -216,6 +244,9 @@ fn report(args: &Args, tally: &Tally, seconds: f64) {
             "first_error": tally.first_error, "msgs_per_s": rate.round(),
             "p50_us": q(0.5), "p90_us": q(0.9), "p99_us": q(0.99), "p999_us": q(0.999),
             "max_us": tally.latency.max(),
+            "generator_cpu_pct": (cpu_pct * 10.0).round() / 10.0,
+            "generator_cpu_ns_per_msg": (usage.cpu_seconds * 1e9 / tally.received.max(1) as f64).round(),
+            "generator_bound": generator_bound,
         });
         println!("{line}");
         return;
@@ -252,7 +283,67 @@ fn report(args: &Args, tally: &Tally, seconds: f64) {
         q(0.999),
         tally.latency.max()
     );
+    println!(
+        "generator: {cpu_pct:.0} % of one core ({:.0} ns per message){}",
+        usage.cpu_seconds * 1e9 / tally.received.max(1) as f64,
+        if generator_bound {
+            " -- GENERATOR-BOUND: the figure measures the generator, not the server"
+        } else {
+            ""
+        }
+    );
     if let Some(error) = &tally.first_error {
         eprintln!("first error: {error}");
+    }
+}
+
+/// Above this share of its one core the generator, not the server, may be the limit.
+const GENERATOR_BOUND_PCT: f64 = 90.0;
+
+/// The generator's own CPU time, from getrusage.
+mod cpu {
+    use std::time::Instant;
+
+    pub struct Usage {
+        cpu_seconds: f64,
+        at: Instant,
+    }
+
+    pub struct Spent {
+        pub cpu_seconds: f64,
+        pub wall_seconds: f64,
+    }
+
+    fn process_cpu_seconds() -> f64 {
+        // SAFETY: getrusage writes into the struct we pass and nothing else.
+        let usage = unsafe {
+            let mut usage = std::mem::zeroed::<libc::rusage>();
+            libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+            usage
+        };
+        let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    impl Usage {
+        pub fn now() -> Usage {
+            Usage {
+                cpu_seconds: process_cpu_seconds(),
+                at: Instant::now(),
+            }
+        }
+
+        pub fn since(&self) -> Spent {
+            Spent {
+                cpu_seconds: process_cpu_seconds() - self.cpu_seconds,
+                wall_seconds: self.at.elapsed().as_secs_f64(),
+            }
+        }
+    }
+
+    impl Spent {
+        pub fn percent_of_one_core(&self) -> f64 {
+            100.0 * self.cpu_seconds / self.wall_seconds.max(1e-9)
+        }
     }
 }

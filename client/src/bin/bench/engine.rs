@@ -1,0 +1,295 @@
+//! One connection's load, driven straight on its socket: a loop that writes a batch of framed
+//! messages from one buffer, reads whatever came back into another (reused) buffer, checks every
+//! echo where it lies, and waits for the socket only when neither side can move. One task per
+//! connection, no channel, no wake-up per message: the generator spends its CPU on syscalls.
+
+use std::{collections::VecDeque, io, time::Instant};
+
+use tokio::{io::Interest, net::TcpStream, time::sleep_until};
+
+use crate::{
+    load::{Mode, Plan, Tally, DRAIN, TIMER_SLACK},
+    payload,
+    wire::{Framing, Incoming},
+};
+
+/// Most messages framed into one write.
+const BATCH: u64 = 256;
+
+/// The read buffer; a frame bigger than this grows it.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
+
+/// Runs `plan` on `stream` from `started` until `started + duration`, then waits (at most
+/// [`DRAIN`]) for the last echoes. Every echo must be the next message sent, byte for byte.
+pub async fn drive(stream: TcpStream, framing: Framing, plan: &Plan, started: Instant) -> Tally {
+    let mut tally = Tally::new();
+    if let Err(error) = run(&stream, framing, plan, started, &mut tally).await {
+        tally.error(error);
+    }
+    if tally.received < tally.sent && tally.errors == 0 {
+        tally.error(format!(
+            "{} of {} echoes never came back",
+            tally.sent - tally.received,
+            tally.sent
+        ));
+    }
+    tally
+}
+
+async fn run(
+    stream: &TcpStream,
+    framing: Framing,
+    plan: &Plan,
+    started: Instant,
+    tally: &mut Tally,
+) -> Result<(), String> {
+    let deadline = started + plan.duration;
+    let drained_by = deadline + DRAIN;
+    let window = match plan.mode {
+        Mode::PingPong => 1,
+        _ => plan.window,
+    };
+    let period_nanos = (1e9 / plan.per_connection_rate) as u64;
+    let mut next_due_nanos = period_nanos;
+    let mut outgoing = Vec::with_capacity(64 * 1024);
+    let mut written = 0;
+    let mut incoming = vec![0u8; READ_BUFFER_BYTES.max(plan.size + 16)];
+    let mut filled = 0;
+    // When each message in flight was stamped, oldest first: its echo must carry exactly that.
+    let mut stamps = VecDeque::with_capacity(window.min(1 << 20) as usize);
+    let timer = sleep_until(tokio::time::Instant::from_std(deadline));
+    tokio::pin!(timer);
+
+    loop {
+        let now = Instant::now();
+        let now_nanos = now.duration_since(started).as_nanos() as u64;
+        let sending = now < deadline;
+        if !sending && tally.received >= tally.sent && written == outgoing.len() {
+            return Ok(());
+        }
+        if now >= drained_by {
+            return Ok(());
+        }
+
+        // A new batch once the last one is written: as many as the window and the mode allow.
+        if sending && written == outgoing.len() {
+            outgoing.clear();
+            written = 0;
+            let room = window - (tally.sent - tally.received).min(window);
+            if plan.mode == Mode::Rate {
+                // Every message due by now. Latency counts from when each was due, unless it is
+                // late only by the timer's own slack (tokio's 1 ms ticks).
+                while next_due_nanos <= now_nanos {
+                    let late = now_nanos - next_due_nanos;
+                    let stamp = if late > TIMER_SLACK.as_nanos() as u64 {
+                        next_due_nanos
+                    } else {
+                        now_nanos
+                    };
+                    framing.write(&mut outgoing, tally.sent, stamp, plan.size, plan.text);
+                    stamps.push_back(stamp);
+                    tally.sent += 1;
+                    next_due_nanos += period_nanos;
+                }
+            } else {
+                for _ in 0..room.min(BATCH) {
+                    framing.write(&mut outgoing, tally.sent, now_nanos, plan.size, plan.text);
+                    stamps.push_back(now_nanos);
+                    tally.sent += 1;
+                }
+            }
+        }
+
+        let mut moved = false;
+        if written < outgoing.len() {
+            match stream.try_write(&outgoing[written..]) {
+                Ok(n) => {
+                    written += n;
+                    moved = true;
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                Err(error) => return Err(format!("write: {error}")),
+            }
+        }
+        if filled == incoming.len() {
+            incoming.resize(incoming.len() * 2, 0);
+        }
+        match stream.try_read(&mut incoming[filled..]) {
+            Ok(0) => return Err("the server closed the connection".into()),
+            Ok(n) => {
+                let drained = filled + n < incoming.len();
+                filled += n;
+                moved = true;
+                if drained {
+                    // A short read emptied the socket: say so to tokio, or the next try_read
+                    // would spend a syscall to learn it (a third of ping-pong's syscalls).
+                    let _ = stream.try_io(Interest::READABLE, || {
+                        Err::<(), _>(io::ErrorKind::WouldBlock.into())
+                    });
+                }
+                let arrived = started.elapsed().as_nanos() as u64;
+                let used = check_echoes(
+                    &incoming[..filled],
+                    framing,
+                    plan,
+                    arrived,
+                    &mut stamps,
+                    tally,
+                )?;
+                incoming.copy_within(used..filled, 0);
+                filled -= used;
+            }
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+            Err(error) => return Err(format!("read: {error}")),
+        }
+        if moved {
+            continue;
+        }
+
+        // Neither side could move: wait for the socket, the next message due, or the end.
+        let wake_at = if !sending {
+            drained_by
+        } else if plan.mode == Mode::Rate {
+            (started + std::time::Duration::from_nanos(next_due_nanos)).min(deadline)
+        } else {
+            deadline
+        };
+        let wake_at = tokio::time::Instant::from_std(wake_at);
+        if timer.deadline() != wake_at {
+            timer.as_mut().reset(wake_at);
+        }
+        let interest = if written < outgoing.len() {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        tokio::select! {
+            ready = stream.ready(interest) => {
+                ready.map_err(|e| format!("socket: {e}"))?;
+            }
+            () = &mut timer => {}
+        }
+    }
+}
+
+/// Checks every whole echo in `bytes` against the next message expected; returns the bytes used.
+fn check_echoes(
+    bytes: &[u8],
+    framing: Framing,
+    plan: &Plan,
+    arrived: u64,
+    stamps: &mut VecDeque<u64>,
+    tally: &mut Tally,
+) -> Result<usize, String> {
+    let mut used = 0;
+    while let Some((frame, len)) = framing.next(&bytes[used..], plan.size)? {
+        used += len;
+        match frame {
+            Incoming::Data(echo) => {
+                let Some(sent) = stamps.pop_front() else {
+                    return Err("an echo of a message never sent".into());
+                };
+                payload::verify(echo, tally.received, sent, plan.size, plan.text)?;
+                tally.record(arrived, sent);
+            }
+            Incoming::Control => {}
+            Incoming::Close(code) => {
+                return Err(format!("the server closed with {code:?}"));
+            }
+        }
+    }
+    Ok(used)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::{
+        io::{AsyncReadExt, AsyncWriteExt},
+        net::TcpListener,
+    };
+
+    use super::*;
+    use crate::load::{open_stream, Target};
+
+    fn plan(mode: Mode) -> Plan {
+        Plan {
+            mode,
+            size: 48,
+            text: mode != Mode::Flood,
+            duration: Duration::from_millis(300),
+            per_connection_rate: 2000.0,
+            window: 100,
+        }
+    }
+
+    /// A raw TCP echo that flips one bit of the byte numbered `corrupt_at`, if given.
+    async fn raw_echo(corrupt_at: Option<usize>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut buffer = [0u8; 4096];
+            let mut seen = 0;
+            loop {
+                let n = match socket.read(&mut buffer).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                if let Some(at) = corrupt_at.filter(|at| (seen..seen + n).contains(at)) {
+                    buffer[at - seen] ^= 1;
+                }
+                seen += n;
+                if socket.write_all(&buffer[..n]).await.is_err() {
+                    return;
+                }
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn every_mode_against_a_raw_echo_gets_every_echo_back_checked() {
+        for mode in [Mode::Flood, Mode::PingPong, Mode::Rate] {
+            let addr = raw_echo(None).await;
+            let stream = open_stream(&Target::RawTcp { addr })
+                .await
+                .expect("connect");
+            let tally = drive(stream, Framing::Raw, &plan(mode), Instant::now()).await;
+            assert_eq!(tally.errors, 0, "{mode:?}: {:?}", tally.first_error);
+            assert!(tally.received > 100, "{mode:?}: {}", tally.received);
+            assert_eq!(tally.received, tally.sent, "{mode:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn one_flipped_bit_anywhere_in_the_stream_is_an_error() {
+        for at in [5, 48 * 1000 + 20, 48 * 3000 + 47] {
+            let addr = raw_echo(Some(at)).await;
+            let stream = open_stream(&Target::RawTcp { addr })
+                .await
+                .expect("connect");
+            let tally = drive(stream, Framing::Raw, &plan(Mode::Flood), Instant::now()).await;
+            assert_eq!(tally.errors, 1, "byte {at}");
+            let error = tally.first_error.unwrap_or_default();
+            assert!(error.contains("not message"), "{error}");
+        }
+    }
+
+    #[tokio::test]
+    async fn websocket_framing_against_the_backend() {
+        let server =
+            backend::server::start_in_background(backend::Config::listening_on("127.0.0.1:0"))
+                .expect("server starts");
+        for mode in [Mode::Flood, Mode::PingPong, Mode::Rate] {
+            let target = Target::WebSocket {
+                url: server.echo_url(),
+            };
+            let stream = open_stream(&target).await.expect("connect");
+            let tally = drive(stream, Framing::WebSocket, &plan(mode), Instant::now()).await;
+            assert_eq!(tally.errors, 0, "{mode:?}: {:?}", tally.first_error);
+            assert!(tally.received > 100, "{mode:?}: {}", tally.received);
+        }
+    }
+}

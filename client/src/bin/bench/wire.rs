@@ -1,0 +1,180 @@
+//! The bench's own framing, without I/O: messages appended to a send buffer as masked client
+//! frames (or raw bytes for a TCP echo), and the server's frames found in a read buffer, in
+//! place. No allocation per message, so the generator's CPU goes to the syscalls.
+
+use crate::payload;
+
+/// How messages are put on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// RFC 6455 frames: masked from us, unmasked from the server.
+    WebSocket,
+    /// A raw TCP echo: messages back to back, every `size` bytes one message.
+    Raw,
+}
+
+/// The mask of every frame the bench sends. A fixed key is allowed for a load generator (the
+/// mask protects proxies from scripted pages, not servers) and costs the server the same.
+const MASK: [u8; 4] = [0x5e, 0x1f, 0xa7, 0x3c];
+
+/// What the bench learns from one frame of the server's.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Incoming<'a> {
+    /// A text or binary message's payload.
+    Data(&'a [u8]),
+    /// A ping or pong: nothing to check.
+    Control,
+    /// The server closed, with this code if it gave one.
+    Close(Option<u16>),
+}
+
+impl Framing {
+    /// Appends message `seq` (see [`payload::write`]) framed.
+    pub fn write(self, out: &mut Vec<u8>, seq: u64, sent_nanos: u64, size: usize, text: bool) {
+        let len = size.max(payload::MIN_SIZE);
+        if self == Framing::Raw {
+            payload::write(out, seq, sent_nanos, size, text);
+            return;
+        }
+        out.push(0x80 | if text { 0x1 } else { 0x2 });
+        match len {
+            0..=125 => out.push(0x80 | len as u8),
+            126..=0xffff => {
+                out.push(0x80 | 126);
+                out.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            _ => {
+                out.push(0x80 | 127);
+                out.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(&MASK);
+        let start = out.len();
+        payload::write(out, seq, sent_nanos, size, text);
+        for (i, byte) in out[start..].iter_mut().enumerate() {
+            *byte ^= MASK[i % 4];
+        }
+    }
+
+    /// The first whole frame (or raw message of `size` bytes) in `bytes`, and how many bytes it
+    /// took; `None` until it has all arrived. A malformed frame is an error.
+    pub fn next(self, bytes: &[u8], size: usize) -> Result<Option<(Incoming<'_>, usize)>, String> {
+        if self == Framing::Raw {
+            let len = size.max(payload::MIN_SIZE);
+            return Ok((bytes.len() >= len).then(|| (Incoming::Data(&bytes[..len]), len)));
+        }
+        let [first, second, ..] = *bytes else {
+            return Ok(None);
+        };
+        if second & 0x80 != 0 {
+            return Err("the server sent a masked frame".into());
+        }
+        let (len, header) = match second & 0x7f {
+            126 => match bytes.get(2..4) {
+                Some(b) => (u64::from(u16::from_be_bytes([b[0], b[1]])), 4),
+                None => return Ok(None),
+            },
+            127 => match bytes.get(2..10) {
+                Some(b) => (u64::from_be_bytes(b.try_into().map_err(|_| "length")?), 10),
+                None => return Ok(None),
+            },
+            short => (u64::from(short), 2),
+        };
+        let Ok(len) = usize::try_from(len) else {
+            return Err(format!("the server announced a frame of {len} bytes"));
+        };
+        let end = header + len;
+        if bytes.len() < end {
+            return Ok(None);
+        }
+        let body = &bytes[header..end];
+        if first & 0x80 == 0 {
+            return Err("the server fragmented an echo (the bench expects whole frames)".into());
+        }
+        let incoming = match first & 0x0f {
+            0x1 | 0x2 => Incoming::Data(body),
+            0x9 | 0xa => Incoming::Control,
+            0x8 => Incoming::Close(body.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]]))),
+            other => return Err(format!("the server sent opcode {other:#x}")),
+        };
+        Ok(Some((incoming, end)))
+    }
+
+    /// The bytes of header this framing puts before each message sent.
+    #[cfg(test)]
+    pub fn overhead(self, size: usize) -> usize {
+        match (self, size.max(payload::MIN_SIZE)) {
+            (Framing::Raw, _) => 0,
+            (Framing::WebSocket, 0..=125) => 6,
+            (Framing::WebSocket, 126..=0xffff) => 8,
+            (Framing::WebSocket, _) => 14,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a server sends back for a frame of ours: the same payload, unmasked.
+    fn as_echo(frame: &[u8], size: usize) -> Vec<u8> {
+        let header = Framing::WebSocket.overhead(size);
+        let mut payload = frame[header..].to_vec();
+        for (i, byte) in payload.iter_mut().enumerate() {
+            *byte ^= MASK[i % 4];
+        }
+        let mut echo = vec![frame[0], (frame[1] & 0x7f)];
+        echo.extend_from_slice(&frame[2..header - 4]);
+        echo.extend_from_slice(&payload);
+        echo
+    }
+
+    #[test]
+    fn frames_round_trip_at_every_length_form_and_arrive_only_whole() {
+        for size in [32, 125, 126, 1000, 70_000] {
+            for text in [true, false] {
+                let mut out = Vec::new();
+                Framing::WebSocket.write(&mut out, 9, 77, size, text);
+                assert_eq!(out.len(), size + Framing::WebSocket.overhead(size));
+                let echo = as_echo(&out, size);
+                assert_eq!(
+                    Framing::WebSocket.next(&echo[..echo.len() - 1], size),
+                    Ok(None)
+                );
+                let Ok(Some((Incoming::Data(body), used))) = Framing::WebSocket.next(&echo, size)
+                else {
+                    panic!("a data frame");
+                };
+                assert_eq!(used, echo.len());
+                assert_eq!(
+                    payload::verify(body, 9, 77, size, text),
+                    Ok(()),
+                    "{size} {text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn raw_messages_are_fixed_size_and_control_and_close_frames_are_told_apart() {
+        let mut out = Vec::new();
+        Framing::Raw.write(&mut out, 1, 2, 40, false);
+        Framing::Raw.write(&mut out, 2, 3, 40, false);
+        assert_eq!(out.len(), 80);
+        assert!(matches!(
+            Framing::Raw.next(&out, 40),
+            Ok(Some((Incoming::Data(_), 40)))
+        ));
+        assert_eq!(
+            Framing::WebSocket.next(&[0x89, 0], 32),
+            Ok(Some((Incoming::Control, 2)))
+        );
+        assert_eq!(
+            Framing::WebSocket.next(&[0x88, 2, 0x03, 0xf1], 32),
+            Ok(Some((Incoming::Close(Some(1009)), 4)))
+        );
+        assert!(Framing::WebSocket
+            .next(&[0x81, 0x80, 0, 0, 0, 0], 32)
+            .is_err());
+    }
+}
