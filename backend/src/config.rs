@@ -5,7 +5,10 @@ use std::{path::PathBuf, time::Duration};
 
 use clap::{Parser, ValueEnum};
 
-use crate::memory_budget::{default_budget, MIN_BUDGET_MESSAGES};
+use crate::{
+    log_rate::DEFAULT_LOG_RATE,
+    memory_budget::{default_budget, MIN_BUDGET_MESSAGES},
+};
 
 /// Largest single frame accepted on `/echo`. The message decoder refuses a larger one as soon as
 /// its header arrives, so this bounds what one connection can make the server buffer.
@@ -133,6 +136,11 @@ pub struct Config {
     #[arg(long, env = "ECHO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Most `recv:` lines a second, all connections together; past it, one line a second says
+    /// how many messages were not shown. 0: a line for every message, however many.
+    #[arg(long, env = "ECHO_LOG_RATE", default_value_t = DEFAULT_LOG_RATE, value_name = "LINES")]
+    pub log_rate: u64,
+
     /// Leave out the per-message `recv:` lines (connections are still logged).
     #[arg(long, short, env = "ECHO_QUIET")]
     pub quiet: bool,
@@ -215,6 +223,7 @@ impl Config {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             log_format: LogFormat::Text,
+            log_rate: DEFAULT_LOG_RATE,
             quiet: false,
             tls_cert: None,
             tls_key: None,

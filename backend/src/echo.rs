@@ -10,7 +10,7 @@ use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Message, ProtocolError
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
 
-use crate::message_decoder::Refused;
+use crate::{log_rate, message_decoder::Refused};
 
 /// The log target of the per-message `recv:` lines, so `--quiet` (or
 /// `RUST_LOG=backend::messages=off`) can drop them alone.
@@ -152,13 +152,17 @@ where
         last_heard = Instant::now();
         let (reply, echoed) = match item {
             Ok(AggregatedMessage::Text(text)) => {
-                tracing::info!(target: MESSAGE_LOG, "recv: {}", loggable_text(&text));
+                if log_rate::admit(text.len()) {
+                    tracing::info!(target: MESSAGE_LOG, "recv: {}", loggable_text(&text));
+                }
                 observer.received(Kind::Text, text.len());
                 let len = text.len();
                 (Message::Text(text), Some((Kind::Text, len)))
             }
             Ok(AggregatedMessage::Binary(bytes)) => {
-                tracing::info!(target: MESSAGE_LOG, "recv: <binary, {} bytes>", bytes.len());
+                if log_rate::admit(bytes.len()) {
+                    tracing::info!(target: MESSAGE_LOG, "recv: <binary, {} bytes>", bytes.len());
+                }
                 observer.received(Kind::Binary, bytes.len());
                 let len = bytes.len();
                 (Message::Binary(bytes), Some((Kind::Binary, len)))

@@ -7,6 +7,7 @@ pub mod config;
 pub mod connections;
 pub mod echo;
 pub mod echo_route;
+pub mod log_rate;
 pub mod log_writer;
 pub mod memory_budget;
 pub mod message_decoder;

@@ -41,6 +41,9 @@ async fn serve() -> ExitCode {
     }
     // Dropped when main returns, after the server stopped: every queued line is written.
     let _log_writer = init_logging(&config);
+    if !config.quiet {
+        backend::log_rate::limit_recv_lines(config.log_rate);
+    }
 
     if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
         if let Err(message) = backend::tls::load(cert, key) {

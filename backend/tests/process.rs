@@ -190,14 +190,21 @@ fn signal_closes_connections_with_1001_and_exits_0(signal: &str) {
 /// Runs the backend with `args`, echoes one message on one connection that closes with 1000,
 /// stops it with SIGTERM and returns every stderr line.
 fn log_lines_of_one_session(args: &[&str]) -> Vec<String> {
+    log_lines_of_messages(args, 1, Duration::from_millis(200))
+}
+
+/// As [`log_lines_of_one_session`], with `count` messages, and `linger` before the SIGTERM.
+fn log_lines_of_messages(args: &[&str], count: usize, linger: Duration) -> Vec<String> {
     let backend = start_backend(args);
     runtime().block_on(async {
         use futures_util::SinkExt;
         let (mut client, _) = connect_async(format!("ws://{}/echo", backend.addr))
             .await
             .expect("connect");
-        client.send(Message::text("hello log")).await.expect("send");
-        client.next().await.expect("echo").expect("frame");
+        for _ in 0..count {
+            client.send(Message::text("hello log")).await.expect("send");
+            client.next().await.expect("echo").expect("frame");
+        }
         let normal = CloseFrame {
             code: CloseCode::Normal,
             reason: "".into(),
@@ -205,7 +212,7 @@ fn log_lines_of_one_session(args: &[&str]) -> Vec<String> {
         client.close(Some(normal)).await.expect("close");
         while client.next().await.is_some() {}
     });
-    thread::sleep(Duration::from_millis(200));
+    thread::sleep(linger);
     backend.signal("TERM");
     let (status, _, lines) = backend.wait();
     assert!(status.success());
@@ -276,4 +283,49 @@ fn unreadable_tls_files_exit_2_naming_the_flag() {
     let (code, stderr) = run_to_end(backend().args(["--tls-cert", "/etc/hostname"]));
     assert_eq!(code, Some(2), "--tls-cert needs --tls-key: {stderr}");
     assert!(stderr.contains("--tls-key"), "{stderr}");
+}
+
+#[test]
+fn past_the_log_rate_messages_are_summed_up_once_a_second() {
+    let lines = log_lines_of_messages(&["--log-rate", "10"], 50, Duration::from_millis(2500));
+    let shown = lines
+        .iter()
+        .filter(|l| l.ends_with("recv: hello log"))
+        .count();
+    assert!(
+        (10..=20).contains(&shown),
+        "10 a second: {shown} in {lines:?}"
+    );
+    let unshown: u64 = lines
+        .iter()
+        .filter_map(|l| {
+            l.split("recv: ")
+                .nth(1)?
+                .split(" more messages")
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    assert_eq!(
+        shown as u64 + unshown,
+        50,
+        "every message shown or counted: {lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("not shown (over --log-rate 10 lines/s)")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn log_rate_0_shows_every_message() {
+    let lines = log_lines_of_messages(&["--log-rate", "0"], 2000, Duration::from_millis(200));
+    let shown = lines
+        .iter()
+        .filter(|l| l.ends_with("recv: hello log"))
+        .count();
+    assert_eq!(shown, 2000);
 }
