@@ -15,18 +15,26 @@
 #   scripts/bench.sh --idle 19000    # hold 19,000 idle connections (the fd limit is 20,000)
 #   scripts/bench.sh --soak 10m      # the backend alone at 10k msg/s, RSS each minute
 #
-# Servers: raw-tcp (bench/peers, the physical reference), backend (ours, release, logging every
-# recv: line as in production, to /dev/null), backend-quiet (ours, --quiet: logging off),
-# bare-actix (backend/examples/bare_echo.rs), tungstenite and fastwebsockets (bench/peers),
-# gorilla (the seed's Go server, bench/peers/gorilla, Debian's Go packages), node-ws (Node's
-# `ws`, bench/peers/node). Go and `ws` are installed here when missing (apt, npm).
+# Every server writes its stdout and stderr to a real file, target/bench/logs/NAME.log, as a
+# deployment does (truncated before each run so the disk does not fill); none to /dev/null.
+#
+# Servers: raw-tcp (bench/peers, the physical reference), backend (ours, release, default
+# logging: --log-rate 1000 recv: lines a second, then a summary line), backend-every-line
+# (--log-rate 0: a recv: line for every message), backend-pipe (default logging, its stderr on
+# a pipe read by `cat` appending to the file, as journald or a container runtime reads it),
+# backend-quiet (--quiet), bare-actix (backend/examples/bare_echo.rs), tungstenite and
+# fastwebsockets (bench/peers), gorilla (the seed's Go server, bench/peers/gorilla, logging
+# every recv: as the seed does) and gorilla-quiet (its -quiet flag), node-ws (Node's `ws`,
+# bench/peers/node). Go and `ws` are installed here when missing (apt, npm). Optional, never by
+# default: uws (uWebSockets.js from the UNOFFICIAL npm repack uws-pack, bench/peers/uws/echo.mjs
+# says what was checked), with `--only ...,uws`.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 loud_errors
 cd "$ROOT"
 
 duration=5s; rounds=3; connections=50; idle=10000; rate=10000; soak=""
-only="raw-tcp,backend,backend-quiet,bare-actix,tungstenite,fastwebsockets,gorilla,node-ws"
+only="raw-tcp,backend,backend-every-line,backend-pipe,backend-quiet,bare-actix,tungstenite,fastwebsockets,gorilla,gorilla-quiet,node-ws"
 while [ $# -gt 0 ]; do
   case $1 in
     --smoke) duration=2s; rounds=1; connections=10; idle=200; only="raw-tcp,backend,bare-actix" ;;
@@ -54,7 +62,7 @@ cargo build --release -q -p backend --example bare_echo
 if wanted raw-tcp || wanted tungstenite || wanted fastwebsockets; then
   cargo build --release -q -p bench-peers
 fi
-if wanted gorilla; then
+if wanted gorilla || wanted gorilla-quiet; then
   [ -f /usr/share/gocode/src/github.com/gorilla/websocket/conn.go ] && command -v go >/dev/null \
     || apt_install golang-go golang-github-gorilla-websocket-dev
   (cd bench/peers/gorilla && GOFLAGS=-mod=mod GOPROXY=off GOSUMDB=off go build -o "$ROOT/target/gorilla-echo" .) \
@@ -63,9 +71,12 @@ fi
 if wanted node-ws && ! (cd bench/peers/node && npm ls --silent >/dev/null 2>&1); then
   (cd bench/peers/node && npm ci --silent --no-audit --no-fund) || die "npm ci in bench/peers/node failed"
 fi
+if wanted uws && ! (cd bench/peers/uws && npm ls --silent >/dev/null 2>&1); then
+  (cd bench/peers/uws && npm ci --silent --no-audit --no-fund) || die "npm ci in bench/peers/uws failed"
+fi
 bench=target/release/bench
 out=target/bench
-mkdir -p "$out"
+mkdir -p "$out/logs"
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
@@ -80,11 +91,17 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 json_field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())[sys.argv[1]])' "$1"; }
 
-# Starts a server pinned to CPU 0; sets server_pid.
+# Starts a server pinned to CPU 0, its output appended to the file $log, or (via=pipe) to a
+# pipe read by `cat`, pinned beside it, that appends to $log; sets server_pid.
 start_server() {
-  local port=$1; shift
+  local port=$1 via=$2; shift 2
   port_free "$port" || die "port $port is taken"
-  $pin_server "$@" >/dev/null 2>&1 &
+  : > "$log"
+  if [ "$via" = pipe ]; then
+    $pin_server "$@" > >($pin_server cat >> "$log") 2>&1 &
+  else
+    $pin_server "$@" >> "$log" 2>&1 &
+  fi
   server_pid=$!
   pids+=("$server_pid")
   wait_listening "$port"
@@ -111,32 +128,35 @@ idle_rss() {
 # allocator has freed memory to reuse); then each mode. Appends "server mode msgs/s p50 p99
 # cpu-µs/msg rss-bytes/conn" rows.
 run_server() {
-  local name=$1 port=$2 kind=$3; shift 3
+  local name=$1 port=$2 kind=$3 via=$4; shift 4
   wanted "$name" || return 0
-  start_server "$port" "$@"
+  local log="$out/logs/$name.log"
+  start_server "$port" "$via" "$@"
   local pid=$server_pid target=(--addr "127.0.0.1:$port")
   [ "$kind" = raw ] && target+=(--raw)
   echo "== $name (pid $pid), round $round of $rounds"
   if [ "$round" -eq 1 ]; then idle_rss; fi
   for mode in ping-pong flood rate; do
     local ticks line
+    : > "$log"   # appended to (O_APPEND), so truncating it here is safe
     ticks=$(cpu_ticks "$pid")
     line=$($pin_load "$bench" "${target[@]}" --mode "$mode" --duration "$duration" \
       --connections "$connections" --rate "$rate" --json) || { failed=1; echo "$mode failed: $line"; continue; }
     ticks=$(( $(cpu_ticks "$pid") - ticks ))
-    echo "$mode: $line"
+    echo "$mode: $line (log: $(stat -c %s "$log") bytes)"
     python3 - "$name" "$mode" "$ticks" "$clock_ticks" "$line" >> "$results" <<'EOF'
 import json, sys
 name, mode, ticks, hz, line = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
 cpu_us = ticks * 1e6 / hz / max(line["received"], 1)
-print(f'{name}\t{mode}\t{line["msgs_per_s"]:.0f}\t{line["p50_us"]}\t{line["p99_us"]}\t{cpu_us:.2f}\t')
+print(f'{name}\t{mode}\t{line["msgs_per_s"]:.0f}\t{line["p50_us"]}\t{line["p99_us"]}\t{cpu_us:.2f}\t\t{line["generator_cpu_pct"]}')
 EOF
   done
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
 if [ -n "$soak" ]; then
-  start_server 19001 target/release/backend --addr 127.0.0.1:19001 --max-connections 20000
+  log="$out/logs/soak.log"
+  start_server 19001 file target/release/backend --addr 127.0.0.1:19001 --max-connections 20000
   pid=$server_pid
   : > "$out/soak-rss.txt"
   echo "== soak: backend (pid $pid), $rate msgs/s over $connections connections for $soak; RSS each minute"
@@ -156,14 +176,18 @@ if [ -n "$soak" ]; then
 fi
 
 for round in $(seq "$rounds"); do
-  run_server raw-tcp 19003 raw target/release/raw_tcp_echo 127.0.0.1:19003
-  run_server backend 19001 ws target/release/backend --addr 127.0.0.1:19001 --max-connections 20000
-  run_server backend-quiet 19008 ws target/release/backend --addr 127.0.0.1:19008 --quiet --max-connections 20000
-  run_server bare-actix 19002 ws target/release/examples/bare_echo 127.0.0.1:19002
-  run_server tungstenite 19004 ws target/release/tungstenite_echo 127.0.0.1:19004
-  run_server fastwebsockets 19005 ws target/release/fastwebsockets_echo 127.0.0.1:19005
-  run_server gorilla 19006 ws target/gorilla-echo -addr 127.0.0.1:19006
-  run_server node-ws 19007 ws node bench/peers/node/echo.mjs 127.0.0.1:19007
+  run_server raw-tcp 19003 raw file target/release/raw_tcp_echo 127.0.0.1:19003
+  run_server backend 19001 ws file target/release/backend --addr 127.0.0.1:19001 --max-connections 20000
+  run_server backend-every-line 19010 ws file target/release/backend --addr 127.0.0.1:19010 --log-rate 0 --max-connections 20000
+  run_server backend-pipe 19011 ws pipe target/release/backend --addr 127.0.0.1:19011 --max-connections 20000
+  run_server backend-quiet 19008 ws file target/release/backend --addr 127.0.0.1:19008 --quiet --max-connections 20000
+  run_server bare-actix 19002 ws file target/release/examples/bare_echo 127.0.0.1:19002
+  run_server tungstenite 19004 ws file target/release/tungstenite_echo 127.0.0.1:19004
+  run_server fastwebsockets 19005 ws file target/release/fastwebsockets_echo 127.0.0.1:19005
+  run_server gorilla 19006 ws file target/gorilla-echo -addr 127.0.0.1:19006
+  run_server gorilla-quiet 19012 ws file target/gorilla-echo -addr 127.0.0.1:19012 -quiet
+  run_server node-ws 19007 ws file node bench/peers/node/echo.mjs 127.0.0.1:19007
+  run_server uws 19009 ws file node bench/peers/uws/echo.mjs 127.0.0.1:19009
 done
 
 echo
@@ -181,19 +205,25 @@ def num(server, mode, col, pick=statistics.median):
     return pick(values) if values else None
 def ratio(a, b):
     return f"{a / b:.2f}" if a is not None and b else "-"
-print(f'{"server":<15}{"ping-pong/s":>12}{"xraw":>6}{"xours":>6}{"flood/s":>11}{"xraw":>6}{"xours":>6}'
-      f'{"rate p50 µs":>12}{"p99 µs":>8}{"best p99":>9}{"cpu µs/msg":>11}{"idle B/conn":>12}')
+print(f'{"server":<19}{"ping-pong/s":>12}{"xraw":>6}{"xours":>6}{"flood/s":>11}{"xraw":>6}{"xours":>6}'
+      f'{"rate p50 µs":>12}{"p99 µs":>8}{"best p99":>9}{"cpu µs/msg":>11}{"idle B/conn":>12}{"gen% pp/fl":>12}')
+def gen(server, mode):
+    pct = num(server, mode, 7, max)
+    return "-" if pct is None else f"{pct:.0f}{'!' if pct > 90 else ''}"
 for s in servers:
     pp, fl = num(s, "ping-pong", 2), num(s, "flood", 2)
-    cells = [f"{s:<15}",
+    cells = [f"{s:<19}",
              f'{pp or 0:>12.0f}', f'{ratio(pp, num("raw-tcp", "ping-pong", 2)):>6}', f'{ratio(pp, num("backend", "ping-pong", 2)):>6}',
              f'{fl or 0:>11.0f}', f'{ratio(fl, num("raw-tcp", "flood", 2)):>6}', f'{ratio(fl, num("backend", "flood", 2)):>6}',
              f'{num(s, "rate", 3) or 0:>12.0f}', f'{num(s, "rate", 4) or 0:>8.0f}',
              f'{num(s, "rate", 4, min) or 0:>9.0f}',
-             f'{num(s, "flood", 5) or 0:>11.2f}', f'{num(s, "idle", 6) or 0:>12.0f}']
+             f'{num(s, "flood", 5) or 0:>11.2f}', f'{num(s, "idle", 6) or 0:>12.0f}',
+             f'{gen(s, "ping-pong") + "/" + gen(s, "flood"):>12}']
     print("".join(cells))
 EOF
-echo "(cpu µs/msg: the server's user + system time during the flood run over the echoes received;"
+echo "(gen% pp/fl: the load generator's own CPU, % of its one core, in ping-pong and flood, the"
+echo " highest of the rounds; '!' marks over 90 %: generator-bound, the figure may be the generator's."
+echo " cpu µs/msg: the server's user + system time during the flood run over the echoes received;"
 echo " best p99: the lowest of the rounds. On this shared machine some rounds of every server, raw"
 echo " TCP included, see a few stalls of 2+ ms that set their p99; the best round shows the server.)"
 exit $failed

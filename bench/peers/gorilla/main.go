@@ -15,6 +15,10 @@ import (
 
 var addr = flag.String("addr", "localhost:8080", "http service address")
 
+// Not in the seed: the bench also runs it without the per-message line, for a fair comparison
+// with servers that log nothing.
+var quiet = flag.Bool("quiet", false, "do not log each message")
+
 var upgrader = websocket.Upgrader{} // use default options
 
 func echo(w http.ResponseWriter, r *http.Request) {
@@ -30,7 +34,9 @@ func echo(w http.ResponseWriter, r *http.Request) {
 			log.Println("read:", err)
 			break
 		}
-		log.Printf("recv: %s", message)
+		if !*quiet {
+			log.Printf("recv: %s", message)
+		}
 		err = c.WriteMessage(mt, message)
 		if err != nil {
 			log.Println("write:", err)
