@@ -207,6 +207,11 @@ impl Charge {
         }
     }
 
+    /// Whether anything is charged: only such a connection can be told to close.
+    pub fn holds_any(&self) -> bool {
+        self.charged > 0
+    }
+
     /// Whether the budget told this connection to close.
     pub fn told_to_close(&self) -> bool {
         self.holder.told_to_close.load(Ordering::Acquire)

@@ -102,6 +102,17 @@ impl<T> WsConnection<T> {
         self.charge.set(held);
     }
 
+    /// About to wait on the socket: a connection holding memory must be woken if the budget
+    /// tells it to close meanwhile (one holding nothing is never told). True if it already was.
+    fn must_hear_the_budget(&mut self, cx: &Context<'_>) -> bool {
+        if !self.charge.holds_any() {
+            return false;
+        }
+        self.charge.wake_on_close(cx.waker());
+        // Told between the last look and the registration: the wake went nowhere.
+        self.charge.told_to_close()
+    }
+
     /// Told by the budget to close: lets go of everything read and not yet echoed.
     fn drop_incoming(&mut self) {
         self.decoder.clear();
@@ -118,7 +129,6 @@ impl<T: AsyncRead + Unpin> Stream for WsConnection<T> {
         if this.broken {
             return Poll::Ready(None);
         }
-        this.charge.wake_on_close(cx.waker());
         let mut read_now = 0;
         loop {
             if this.charge.told_to_close() {
@@ -154,7 +164,13 @@ impl<T: AsyncRead + Unpin> Stream for WsConnection<T> {
             }
             let mut chunk = [MaybeUninit::<u8>::uninit(); READ_CHUNK_BYTES];
             let mut read = ReadBuf::uninit(&mut chunk);
-            match ready!(Pin::new(&mut this.io).poll_read(cx, &mut read)) {
+            let Poll::Ready(result) = Pin::new(&mut this.io).poll_read(cx, &mut read) else {
+                if this.must_hear_the_budget(cx) {
+                    continue;
+                }
+                return Poll::Pending;
+            };
+            match result {
                 Ok(()) if read.filled().is_empty() => this.read_closed = true,
                 Ok(()) => {
                     read_now += read.filled().len();
@@ -193,23 +209,33 @@ impl<T: AsyncWrite + Unpin> Sink<Message> for WsConnection<T> {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        this.charge.wake_on_close(cx.waker());
-        if this.charge.told_to_close() && !this.broken {
-            // Waiting on a client that does not read: the read side will not look again, so
-            // the budget's word is heard here.
-            this.cut_off = true;
-        }
-        if this.cut_off {
-            this.outgoing = BytesMut::new();
-            this.drop_incoming();
-            return Poll::Ready(Err(cut_off()));
-        }
-        while !this.outgoing.is_empty() {
-            let written = ready!(Pin::new(&mut this.io).poll_write(cx, &this.outgoing))?;
-            if written == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+        'heard: loop {
+            if this.charge.told_to_close() && !this.broken {
+                // Waiting on a client that does not read: the read side will not look again,
+                // so the budget's word is heard here.
+                this.cut_off = true;
             }
-            this.outgoing.advance(written);
+            if this.cut_off {
+                this.outgoing = BytesMut::new();
+                this.drop_incoming();
+                return Poll::Ready(Err(cut_off()));
+            }
+            while !this.outgoing.is_empty() {
+                let polled = Pin::new(&mut this.io).poll_write(cx, &this.outgoing);
+                let Poll::Ready(written) = polled else {
+                    // Once the read side has heard, only the close frame is left to write.
+                    if !this.broken && this.must_hear_the_budget(cx) {
+                        continue 'heard;
+                    }
+                    return Poll::Pending;
+                };
+                let written = written?;
+                if written == 0 {
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                }
+                this.outgoing.advance(written);
+            }
+            break;
         }
         if this.outgoing.capacity() > 0 {
             this.outgoing = BytesMut::new();

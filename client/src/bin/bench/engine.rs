@@ -172,6 +172,86 @@ async fn run(
     }
 }
 
+/// Idle mode: holds every connection for the duration; each second, one message on a few of
+/// them must still come back, byte for byte.
+pub async fn hold(
+    mut streams: Vec<TcpStream>,
+    framing: Framing,
+    plan: &Plan,
+    started: Instant,
+) -> Tally {
+    const SAMPLE: usize = 10;
+    let mut tally = Tally::new();
+    let mut turn = 0usize;
+    let mut outgoing = Vec::new();
+    let mut incoming = vec![0u8; READ_BUFFER_BYTES.max(plan.size + 16)];
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+    while started.elapsed() < plan.duration && !streams.is_empty() {
+        ticks.tick().await;
+        for _ in 0..SAMPLE.min(streams.len()) {
+            turn = (turn + 7919) % streams.len();
+            let sent = started.elapsed().as_nanos() as u64;
+            let seq = tally.sent;
+            outgoing.clear();
+            framing.write(&mut outgoing, seq, sent, plan.size, plan.text);
+            tally.sent += 1;
+            let round_trip = echo_one(
+                &mut streams[turn],
+                &outgoing,
+                &mut incoming,
+                framing,
+                plan,
+                seq,
+                sent,
+            );
+            match tokio::time::timeout(DRAIN, round_trip).await {
+                Ok(Ok(())) => tally.record(started.elapsed().as_nanos() as u64, sent),
+                Ok(Err(error)) => tally.error(format!("connection {turn}: {error}")),
+                Err(_) => tally.error(format!("connection {turn} did not echo in {DRAIN:?}")),
+            }
+        }
+    }
+    tally
+}
+
+/// Writes one framed message and reads until its echo, which must be message `seq`.
+async fn echo_one(
+    stream: &mut TcpStream,
+    message: &[u8],
+    incoming: &mut [u8],
+    framing: Framing,
+    plan: &Plan,
+    seq: u64,
+    sent: u64,
+) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(message)
+        .await
+        .map_err(|e| format!("write: {e}"))?;
+    let mut filled = 0;
+    loop {
+        let mut used = 0;
+        while let Some((frame, len)) = framing.next(&incoming[used..filled], plan.size)? {
+            used += len;
+            match frame {
+                Incoming::Data(echo) => {
+                    return payload::verify(echo, seq, sent, plan.size, plan.text)
+                }
+                Incoming::Control => {}
+                Incoming::Close(code) => return Err(format!("the server closed with {code:?}")),
+            }
+        }
+        incoming.copy_within(used..filled, 0);
+        filled -= used;
+        match stream.read(&mut incoming[filled..]).await {
+            Ok(0) => return Err("the server closed the connection".into()),
+            Ok(n) => filled += n,
+            Err(error) => return Err(format!("read: {error}")),
+        }
+    }
+}
+
 /// Checks every whole echo in `bytes` against the next message expected; returns the bytes used.
 fn check_echoes(
     bytes: &[u8],
@@ -260,6 +340,30 @@ mod tests {
             assert_eq!(tally.errors, 0, "{mode:?}: {:?}", tally.first_error);
             assert!(tally.received > 100, "{mode:?}: {}", tally.received);
             assert_eq!(tally.received, tally.sent, "{mode:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn idle_mode_samples_raw_and_websocket_connections() {
+        let server =
+            backend::server::start_in_background(backend::Config::listening_on("127.0.0.1:0"))
+                .expect("server starts");
+        let mut plan = plan(Mode::Idle);
+        plan.duration = Duration::from_millis(1500);
+        let raw = raw_echo(None).await;
+        for (target, framing) in [
+            (
+                Target::WebSocket {
+                    url: server.echo_url(),
+                },
+                Framing::WebSocket,
+            ),
+            (Target::RawTcp { addr: raw }, Framing::Raw),
+        ] {
+            let stream = open_stream(&target).await.expect("connect");
+            let tally = hold(vec![stream], framing, &plan, Instant::now()).await;
+            assert_eq!(tally.errors, 0, "{framing:?}: {:?}", tally.first_error);
+            assert!(tally.received >= 2, "{framing:?}: {}", tally.received);
         }
     }
 

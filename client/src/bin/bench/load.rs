@@ -2,27 +2,11 @@
 
 use std::time::Duration;
 
-use futures_util::{Sink, Stream};
 use hdrhistogram::Histogram;
 use tokio::net::TcpStream;
 use tokio_tungstenite::{
-    connect_async_with_config,
-    tungstenite::{protocol::WebSocketConfig, Error as WsError, Message},
-    MaybeTlsStream,
+    connect_async_with_config, tungstenite::protocol::WebSocketConfig, MaybeTlsStream,
 };
-
-/// A connection the load runs over: a WebSocket, or raw TCP framed by message size.
-pub trait Connection:
-    Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send
-{
-}
-
-impl<T> Connection for T where
-    T: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin + Send
-{
-}
-
-pub type Socket = Box<dyn Connection>;
 
 /// Where the load goes.
 #[derive(Debug, Clone)]
@@ -114,18 +98,6 @@ impl Tally {
             .latency
             .record((now.saturating_sub(sent_nanos) / 1000).max(1));
         self.received += 1;
-    }
-}
-
-pub async fn open(target: &Target) -> Result<Socket, String> {
-    match target {
-        Target::WebSocket { url } => {
-            connect_async_with_config(url, Some(client_config()), DISABLE_NAGLE)
-                .await
-                .map(|(socket, _)| Box::new(socket) as Socket)
-                .map_err(|e| format!("connect: {e}"))
-        }
-        Target::RawTcp { .. } => Err("idle mode needs a WebSocket server".into()),
     }
 }
 

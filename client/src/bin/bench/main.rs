@@ -20,9 +20,7 @@ use std::{
 };
 
 use clap::{Parser, ValueEnum};
-use futures_util::{SinkExt, StreamExt};
 use load::{Mode, Plan, Tally};
-use tokio_tungstenite::tungstenite::Message;
 
 /// Load generator for WebSocket echo servers.
 #[derive(Debug, Parser)]
@@ -108,45 +106,26 @@ async fn main() -> ExitCode {
     let mut connect_errors = 0u64;
     let mut first_connect_error = None;
     let mut tally = Tally::new();
-    let usage;
+    let mut streams = Vec::with_capacity(total);
+    while streams.len() + (connect_errors as usize) < total {
+        let batch = CONNECT_BATCH.min(total - streams.len() - connect_errors as usize);
+        let attempts =
+            futures_util::future::join_all((0..batch).map(|_| load::open_stream(&target))).await;
+        for attempt in attempts {
+            match attempt {
+                Ok(stream) => streams.push(stream),
+                Err(error) => {
+                    connect_errors += 1;
+                    first_connect_error.get_or_insert(error);
+                }
+            }
+        }
+    }
+    let before = cpu::Usage::now();
+    let started = Instant::now();
     if args.mode == Mode::Idle {
-        let mut sockets = Vec::with_capacity(total);
-        while sockets.len() + (connect_errors as usize) < total {
-            let batch = CONNECT_BATCH.min(total - sockets.len() - connect_errors as usize);
-            let attempts =
-                futures_util::future::join_all((0..batch).map(|_| load::open(&target))).await;
-            for attempt in attempts {
-                match attempt {
-                    Ok(socket) => sockets.push(socket),
-                    Err(error) => {
-                        connect_errors += 1;
-                        first_connect_error.get_or_insert(error);
-                    }
-                }
-            }
-        }
-        let before = cpu::Usage::now();
-        tally = hold(sockets, &plan, Instant::now()).await;
-        usage = before.since();
+        tally = engine::hold(streams, framing, &plan, started).await;
     } else {
-        let mut streams = Vec::with_capacity(total);
-        while streams.len() + (connect_errors as usize) < total {
-            let batch = CONNECT_BATCH.min(total - streams.len() - connect_errors as usize);
-            let attempts =
-                futures_util::future::join_all((0..batch).map(|_| load::open_stream(&target)))
-                    .await;
-            for attempt in attempts {
-                match attempt {
-                    Ok(stream) => streams.push(stream),
-                    Err(error) => {
-                        connect_errors += 1;
-                        first_connect_error.get_or_insert(error);
-                    }
-                }
-            }
-        }
-        let before = cpu::Usage::now();
-        let started = Instant::now();
         let tasks: Vec<_> = streams
             .into_iter()
             .map(|stream| {
@@ -160,8 +139,8 @@ async fn main() -> ExitCode {
                 Err(error) => tally.error(format!("a connection task failed: {error}")),
             }
         }
-        usage = before.since();
     }
+    let usage = before.since();
     let elapsed = args.duration.as_secs_f64();
     if connect_errors > 0 {
         tally.errors += connect_errors;
@@ -173,58 +152,6 @@ async fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-/// Idle mode: hold every connection for the duration; each second, one message on a few of
-/// them must still come back.
-async fn hold(mut sockets: Vec<load::Socket>, plan: &Plan, started: Instant) -> Tally {
-    const SAMPLE: usize = 10;
-    let mut tally = Tally::new();
-    let mut turn = 0usize;
-    let mut ticks = tokio::time::interval(Duration::from_secs(1));
-    while started.elapsed() < plan.duration && !sockets.is_empty() {
-        ticks.tick().await;
-        for _ in 0..SAMPLE.min(sockets.len()) {
-            turn = (turn + 7919) % sockets.len();
-            let socket = &mut sockets[turn];
-            let sent = started.elapsed().as_nanos() as u64;
-            let seq = tally.sent;
-            let bytes = payload::make(seq, sent, plan.size, plan.text);
-            let message = if plan.text {
-                Message::text(String::from_utf8(bytes).unwrap_or_default())
-            } else {
-                Message::binary(bytes)
-            };
-            tally.sent += 1;
-            if socket.send(message).await.is_err() {
-                tally.error(format!("connection {turn} could not send"));
-                continue;
-            }
-            let echo = tokio::time::timeout(load::DRAIN, socket.next()).await;
-            let data = match echo {
-                Ok(Some(Ok(Message::Text(text)))) => text.as_bytes().to_vec(),
-                Ok(Some(Ok(Message::Binary(bytes)))) => bytes.to_vec(),
-                other => {
-                    tally.error(format!("connection {turn} did not echo: {other:?}"));
-                    continue;
-                }
-            };
-            match payload::verify(&data, seq, sent, plan.size, plan.text) {
-                Ok(()) => {
-                    let now = started.elapsed().as_nanos() as u64;
-                    let _ = tally
-                        .latency
-                        .record((now.saturating_sub(sent) / 1000).max(1));
-                    tally.received += 1;
-                }
-                Err(error) => tally.error(error),
-            }
-        }
-    }
-    for socket in &mut sockets {
-        let _ = SinkExt::close(&mut **socket).await;
-    }
-    tally
 }
 
 fn report(args: &Args, tally: &Tally, seconds: f64, usage: &cpu::Spent) {

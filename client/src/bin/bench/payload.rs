@@ -40,7 +40,8 @@ pub fn write(out: &mut Vec<u8>, seq: u64, sent_nanos: u64, size: usize, text: bo
     out.extend((MIN_SIZE..size).map(|i| filler(seq, i, text)));
 }
 
-/// The message as a vector of its own (for the idle mode and tests).
+/// The message as a vector of its own.
+#[cfg(test)]
 pub fn make(seq: u64, sent_nanos: u64, size: usize, text: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(size.max(MIN_SIZE));
     write(&mut out, seq, sent_nanos, size, text);
