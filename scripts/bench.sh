@@ -13,6 +13,7 @@
 #   scripts/bench.sh --smoke         # raw TCP, backend and bare actix-ws, 2 s per mode: CI
 #   scripts/bench.sh --only backend,bare-actix   # some servers
 #   scripts/bench.sh --idle 19000    # hold 19,000 idle connections (the fd limit is 20,000)
+#   scripts/bench.sh --modes rate --rounds 7   # some modes only (idle,ping-pong,flood,rate)
 #   scripts/bench.sh --soak 10m      # the backend alone at 10k msg/s, RSS each minute
 #
 # Every server writes its stdout and stderr to a real file, target/bench/logs/NAME.log, as a
@@ -33,7 +34,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 loud_errors
 cd "$ROOT"
 
-duration=5s; rounds=3; connections=50; idle=10000; rate=10000; soak=""
+duration=5s; rounds=3; connections=50; idle=10000; rate=10000; soak=""; modes="idle,ping-pong,flood,rate"
 only="raw-tcp,backend,backend-every-line,backend-pipe,backend-quiet,bare-actix,tungstenite,fastwebsockets,gorilla,gorilla-quiet,node-ws"
 while [ $# -gt 0 ]; do
   case $1 in
@@ -42,6 +43,7 @@ while [ $# -gt 0 ]; do
     --idle) idle=${2:?--idle needs a count}; shift ;;
     --duration) duration=${2:?--duration needs a time like 10s}; shift ;;
     --rounds) rounds=${2:?--rounds needs a count}; shift ;;
+    --modes) modes=${2:?--modes needs a list like rate or ping-pong,flood}; shift ;;
     --soak) soak=${2:?--soak needs a time like 10m}; shift ;;
     *) die "unknown argument $1 (see the top of $0)" ;;
   esac
@@ -135,8 +137,9 @@ run_server() {
   local pid=$server_pid target=(--addr "127.0.0.1:$port")
   [ "$kind" = raw ] && target+=(--raw)
   echo "== $name (pid $pid), round $round of $rounds"
-  if [ "$round" -eq 1 ]; then idle_rss; fi
+  if [ "$round" -eq 1 ] && [[ ",$modes," == *",idle,"* ]]; then idle_rss; fi
   for mode in ping-pong flood rate; do
+    [[ ",$modes," == *",$mode,"* ]] || continue
     local ticks line
     : > "$log"   # appended to (O_APPEND), so truncating it here is safe
     ticks=$(cpu_ticks "$pid")

@@ -21,9 +21,17 @@ const READ_BUFFER_BYTES: usize = 64 * 1024;
 
 /// Runs `plan` on `stream` from `started` until `started + duration`, then waits (at most
 /// [`DRAIN`]) for the last echoes. Every echo must be the next message sent, byte for byte.
-pub async fn drive(stream: TcpStream, framing: Framing, plan: &Plan, started: Instant) -> Tally {
+/// In rate mode this connection's sends are shifted by `phase` (a share of the period), so that
+/// the connections together send evenly rather than all at the same instant.
+pub async fn drive(
+    stream: TcpStream,
+    framing: Framing,
+    plan: &Plan,
+    started: Instant,
+    phase: f64,
+) -> Tally {
     let mut tally = Tally::new();
-    if let Err(error) = run(&stream, framing, plan, started, &mut tally).await {
+    if let Err(error) = run(&stream, framing, plan, started, phase, &mut tally).await {
         tally.error(error);
     }
     if tally.received < tally.sent && tally.errors == 0 {
@@ -41,6 +49,7 @@ async fn run(
     framing: Framing,
     plan: &Plan,
     started: Instant,
+    phase: f64,
     tally: &mut Tally,
 ) -> Result<(), String> {
     let deadline = started + plan.duration;
@@ -50,13 +59,17 @@ async fn run(
         _ => plan.window,
     };
     let period_nanos = (1e9 / plan.per_connection_rate) as u64;
-    let mut next_due_nanos = period_nanos;
+    let mut next_due_nanos = period_nanos + (period_nanos as f64 * phase.clamp(0.0, 1.0)) as u64;
     let mut outgoing = Vec::with_capacity(64 * 1024);
     let mut written = 0;
     let mut incoming = vec![0u8; READ_BUFFER_BYTES.max(plan.size + 16)];
     let mut filled = 0;
     // When each message in flight was stamped, oldest first: its echo must carry exactly that.
     let mut stamps = VecDeque::with_capacity(window.min(1 << 20) as usize);
+    // Rate mode: whether the server's socket refused part of the last batch, and until when
+    // it held us up (messages due before then count from their due time).
+    let mut held_up = false;
+    let mut held_up_until = 0;
     let timer = sleep_until(tokio::time::Instant::from_std(deadline));
     tokio::pin!(timer);
 
@@ -80,10 +93,13 @@ async fn run(
                 // Every message due by now. Latency counts from when each was due, unless it is
                 // late only by the timer's own slack (tokio's 1 ms ticks).
                 while next_due_nanos <= now_nanos {
-                    let late = now_nanos - next_due_nanos;
-                    let stamp = if late > TIMER_SLACK.as_nanos() as u64 {
+                    let stamp = if next_due_nanos < held_up_until {
+                        // Due while the server's socket would not take more: its queue.
                         next_due_nanos
                     } else {
+                        if now_nanos - next_due_nanos > TIMER_SLACK.as_nanos() as u64 {
+                            tally.late_sends += 1;
+                        }
                         now_nanos
                     };
                     framing.write(&mut outgoing, tally.sent, stamp, plan.size, plan.text);
@@ -106,8 +122,12 @@ async fn run(
                 Ok(n) => {
                     written += n;
                     moved = true;
+                    if written == outgoing.len() && held_up {
+                        held_up = false;
+                        held_up_until = started.elapsed().as_nanos() as u64;
+                    }
                 }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => held_up = true,
                 Err(error) => return Err(format!("write: {error}")),
             }
         }
@@ -336,7 +356,7 @@ mod tests {
             let stream = open_stream(&Target::RawTcp { addr })
                 .await
                 .expect("connect");
-            let tally = drive(stream, Framing::Raw, &plan(mode), Instant::now()).await;
+            let tally = drive(stream, Framing::Raw, &plan(mode), Instant::now(), 0.0).await;
             assert_eq!(tally.errors, 0, "{mode:?}: {:?}", tally.first_error);
             assert!(tally.received > 100, "{mode:?}: {}", tally.received);
             assert_eq!(tally.received, tally.sent, "{mode:?}");
@@ -374,7 +394,14 @@ mod tests {
             let stream = open_stream(&Target::RawTcp { addr })
                 .await
                 .expect("connect");
-            let tally = drive(stream, Framing::Raw, &plan(Mode::Flood), Instant::now()).await;
+            let tally = drive(
+                stream,
+                Framing::Raw,
+                &plan(Mode::Flood),
+                Instant::now(),
+                0.0,
+            )
+            .await;
             assert_eq!(tally.errors, 1, "byte {at}");
             let error = tally.first_error.unwrap_or_default();
             assert!(error.contains("not message"), "{error}");
@@ -391,7 +418,7 @@ mod tests {
                 url: server.echo_url(),
             };
             let stream = open_stream(&target).await.expect("connect");
-            let tally = drive(stream, Framing::WebSocket, &plan(mode), Instant::now()).await;
+            let tally = drive(stream, Framing::WebSocket, &plan(mode), Instant::now(), 0.5).await;
             assert_eq!(tally.errors, 0, "{mode:?}: {:?}", tally.first_error);
             assert!(tally.received > 100, "{mode:?}: {}", tally.received);
         }

@@ -25,9 +25,7 @@ pub enum Target {
 pub const DRAIN: Duration = Duration::from_secs(5);
 
 /// tokio's timer wheel has 1 ms ticks, so a rate-mode send fires up to about 1 ms after it was
-/// due. Lateness within this slack is the generator's own and latency counts from the actual
-/// send; beyond it the writer was held up (the server pushing back) and latency counts from
-/// when the message was due, so queueing is not hidden.
+/// due; a send later than this is counted in `late_sends`, the generator's own lateness.
 pub const TIMER_SLACK: Duration = Duration::from_millis(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -63,6 +61,11 @@ pub struct Tally {
     pub first_error: Option<String>,
     /// Round trips in microseconds.
     pub latency: Histogram<u64>,
+    /// Rate mode: messages the generator itself sent more than [`TIMER_SLACK`] after they were
+    /// due (its thread or the machine stalled), not held up by the server. Their latency counts
+    /// from the actual send; a message the server held up (its socket full) counts from when it
+    /// was due, so a server's queue is never hidden.
+    pub late_sends: u64,
 }
 
 impl Tally {
@@ -74,6 +77,7 @@ impl Tally {
             first_error: None,
             // 1 µs to 100 s, 3 significant figures.
             latency: Histogram::new_with_bounds(1, 100_000_000, 3).expect("valid histogram bounds"),
+            late_sends: 0,
         }
     }
 
@@ -86,6 +90,7 @@ impl Tally {
         self.sent += other.sent;
         self.received += other.received;
         self.errors += other.errors;
+        self.late_sends += other.late_sends;
         if self.first_error.is_none() {
             self.first_error = other.first_error;
         }

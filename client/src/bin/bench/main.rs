@@ -126,11 +126,16 @@ async fn main() -> ExitCode {
     if args.mode == Mode::Idle {
         tally = engine::hold(streams, framing, &plan, started).await;
     } else {
+        let count = streams.len() as f64;
         let tasks: Vec<_> = streams
             .into_iter()
-            .map(|stream| {
+            .enumerate()
+            .map(|(index, stream)| {
                 let plan = Arc::clone(&plan);
-                tokio::spawn(async move { engine::drive(stream, framing, &plan, started).await })
+                let phase = index as f64 / count;
+                tokio::spawn(
+                    async move { engine::drive(stream, framing, &plan, started, phase).await },
+                )
             })
             .collect();
         for task in tasks {
@@ -174,6 +179,7 @@ fn report(args: &Args, tally: &Tally, seconds: f64, usage: &cpu::Spent) {
             "generator_cpu_pct": (cpu_pct * 10.0).round() / 10.0,
             "generator_cpu_ns_per_msg": (usage.cpu_seconds * 1e9 / tally.received.max(1) as f64).round(),
             "generator_bound": generator_bound,
+            "late_sends": tally.late_sends,
         });
         println!("{line}");
         return;
