@@ -223,7 +223,7 @@ test('subprotocols are offered, the state is shown, the ticker and the stats run
 
   await page.waitForFunction(() => /^[1-9]\d* msgs/.test(document.querySelector('#stat-received').textContent)
     && document.querySelector('#stat-sent').textContent === document.querySelector('#stat-received').textContent);
-  assert.match(await page.textContent('#stat-rtt'), /^\d+\.\d \/ \d+\.\d \/ \d+\.\d ms$/);
+  assert.match(await page.textContent("#stat-rtt"), /^\d+(\.\d+)? ms \/ \d+(\.\d+)? ms \/ \d+(\.\d+)? ms$/);
   assert.match(await page.textContent('#stat-uptime'), /^0:00:0\d$/);
 
   await page.click('#close');

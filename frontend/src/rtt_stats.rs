@@ -44,6 +44,18 @@ fn upper_bound_of(bucket: usize) -> f64 {
     FLOOR_MS * GROWTH.powi(bucket as i32)
 }
 
+/// A round trip as the page shows it, with the precision it has: 0.01 ms below 10 ms, 0.1 ms
+/// below 100 ms, whole milliseconds above.
+pub fn format_ms(ms: f64) -> String {
+    if ms < 10.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 100.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
 impl RttStats {
     pub fn record(&mut self, ms: f64) {
         let ms = ms.max(0.0);
@@ -98,6 +110,14 @@ mod tests {
         let mut stats = RttStats::default();
         times.into_iter().for_each(|ms| stats.record(ms));
         stats
+    }
+
+    #[wasm_bindgen_test]
+    fn times_are_shown_with_the_precision_they_have() {
+        assert_eq!(format_ms(0.734), "0.73 ms");
+        assert_eq!(format_ms(9.996), "10.00 ms");
+        assert_eq!(format_ms(12.34), "12.3 ms");
+        assert_eq!(format_ms(1234.4), "1234 ms");
     }
 
     #[wasm_bindgen_test]

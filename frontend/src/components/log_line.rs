@@ -73,7 +73,7 @@ pub fn LogLine(props: &LogLineProps) -> Html {
             <span class="meta">{ meta(entry) }</span>
             <span class="text">{ text(entry) }</span>
             if let Some(rtt) = entry.rtt_ms {
-                <span class="rtt" title="round trip">{ format!("{rtt:.1} ms") }</span>
+                <span class="rtt" title="round trip">{ crate::rtt_stats::format_ms(rtt) }</span>
             }
         </div>
     }

@@ -39,7 +39,10 @@ pub fn StatsPanel(props: &StatsPanelProps) -> Html {
     let stats = &props.state.stats;
     let rtt = stats.rtt.summary().map_or_else(
         || "–".to_owned(),
-        |(min, avg, p99)| format!("{min:.1} / {avg:.1} / {p99:.1} ms"),
+        |(min, avg, p99)| {
+            let [min, avg, p99] = [min, avg, p99].map(crate::rtt_stats::format_ms);
+            format!("{min} / {avg} / {p99}")
+        },
     );
     let up = stats
         .opened_at

@@ -5,13 +5,18 @@
 //! ends with the socket really open. Closing goes through the `web_sys::WebSocket` kept beside
 //! gloo's wrapper, because gloo's `close` consumes the wrapper and with it the close event that
 //! carries the code, reason and `wasClean` shown on the CLOSE line.
+//!
+//! Round trips are timed where they happen, with the page's sub-millisecond clock: a message
+//! is stamped as it is handed to the socket (not when it is queued), an echo when its `message`
+//! event fires (a listener of our own on the socket), not when gloo's stream or the reducer
+//! gets to it, which can be a frame later.
 
-use std::{cell::RefCell, future::poll_fn, rc::Rc};
+use std::{cell::RefCell, collections::VecDeque, future::poll_fn, rc::Rc};
 
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures_util::{stream, SinkExt, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use yew::{hook, use_memo, use_mut_ref, Callback, UseReducerDispatcher};
 
 use crate::{
@@ -22,9 +27,12 @@ use crate::{
     state::{Action, DataEvent, State},
 };
 
-/// Now, in milliseconds since the epoch, as the log's timestamps and round trips use it.
-fn now() -> f64 {
-    js_sys::Date::now()
+/// Now, in milliseconds since the epoch, to the microsecond where the browser allows:
+/// `performance.timeOrigin + performance.now()` (`Date.now()` has whole milliseconds).
+pub fn now() -> f64 {
+    web_sys::window()
+        .and_then(|window| window.performance())
+        .map_or_else(js_sys::Date::now, |p| p.time_origin() + p.now())
 }
 
 fn failed(text: String) -> Action {
@@ -102,14 +110,9 @@ pub fn use_echo_socket(dispatch: UseReducerDispatcher<State>) -> EchoSocket {
             let Some(open) = shared.connection.as_ref().filter(|c| is_open(&c.raw)) else {
                 return;
             };
-            let event = DataEvent {
-                at: now(),
-                display: message.display(),
-                binary: matches!(message, Outgoing::Binary(_)),
-                size: message.size(),
-            };
-            if open.outgoing.unbounded_send(message).is_ok() {
-                dispatch.dispatch(Action::Sent(event));
+            // Logged (and timed) by the connection's loop when it hands the message over.
+            if open.outgoing.unbounded_send(message).is_err() {
+                dispatch.dispatch(failed("the connection is closing; nothing sent".into()));
             }
         })
     };
@@ -247,12 +250,22 @@ async fn run(
         });
     }
     let (mut sink, incoming) = socket.split();
+    // When each message event fired, oldest first; the stream yields the messages in order.
+    let arrivals = Rc::new(RefCell::new(VecDeque::new()));
+    let stamp_arrival = {
+        let arrivals = arrivals.clone();
+        Closure::<dyn FnMut()>::new(move || arrivals.borrow_mut().push_back(now()))
+    };
+    let _ = raw.add_event_listener_with_callback("message", stamp_arrival.as_ref().unchecked_ref());
 
     let mut inputs = stream::select(incoming.map(Input::Socket), queued.map(Input::Send));
     let mut sends_in_slice = 0;
     while let Some(input) = inputs.next().await {
         match input {
-            Input::Socket(Ok(message)) => dispatch.dispatch(Action::Received(received(message))),
+            Input::Socket(Ok(message)) => {
+                let at = arrivals.borrow_mut().pop_front().unwrap_or_else(now);
+                dispatch.dispatch(Action::Received(received(message, at)));
+            }
             Input::Socket(Err(WebSocketError::ConnectionError)) => {
                 // Error events carry no detail (the original printed "ERROR: undefined"); the
                 // close event that follows has the code.
@@ -271,12 +284,22 @@ async fn run(
             }
             Input::Socket(Err(error)) => dispatch.dispatch(failed(error.to_string())),
             Input::Send(outgoing) => {
+                let mut event = DataEvent {
+                    at: 0.0,
+                    display: outgoing.display(),
+                    binary: matches!(outgoing, Outgoing::Binary(_)),
+                    size: outgoing.size(),
+                };
                 let message = match outgoing {
                     Outgoing::Text(text) => Message::Text(text),
                     Outgoing::Binary(bytes) => Message::Bytes(bytes),
                 };
-                if let Err(error) = sink.send(message).await {
-                    dispatch.dispatch(failed(format!("could not send: {error}")));
+                // gloo's sink is ready at once and hands the message to the socket in the same
+                // call: this is the moment it leaves.
+                event.at = now();
+                match sink.send(message).await {
+                    Ok(()) => dispatch.dispatch(Action::Sent(event)),
+                    Err(error) => dispatch.dispatch(failed(format!("could not send: {error}"))),
                 }
                 sends_in_slice += 1;
                 if sends_in_slice == SENDS_PER_SLICE {
@@ -286,12 +309,14 @@ async fn run(
             }
         }
     }
+    let _ =
+        raw.remove_event_listener_with_callback("message", stamp_arrival.as_ref().unchecked_ref());
     opened
 }
 
-/// A received message as the log shows it: text as is, binary as its size and hex bytes.
-fn received(message: Message) -> DataEvent {
-    let at = now();
+/// A message that arrived at `at`, as the log shows it: text as is, binary as its size and hex
+/// bytes.
+fn received(message: Message, at: f64) -> DataEvent {
     match message {
         Message::Text(text) => DataEvent {
             at,
