@@ -10,6 +10,9 @@ const shared = backendAndBrowser();
 /** Messages timed on each side. */
 const COUNT = 40;
 
+/** Between two messages, on both sides. */
+const PAUSE_MS = 30;
+
 /** The medians may differ by this much, in ms. */
 const AGREE_WITHIN_MS = 0.5;
 
@@ -23,12 +26,26 @@ test('the page times round trips as a plain WebSocket does, to the hundredth of 
   await page.goto(shared.backend.url);
   await page.click('#open');
   await page.locator('#output .line .text', { hasText: /^OPEN$/ }).waitFor();
-  for (let i = 0; i < COUNT; i++) {
-    await page.fill('#input', `timed ${i}`);
-    await page.click('#send');
-    await page.locator('#output .line .text', { hasText: new RegExp(`^RESPONSE: timed ${i}$`) })
-      .waitFor({ timeout: 10_000 });
-  }
+  // Both sides are driven from inside the page, one message at a time with the same pause
+  // between messages: Playwright's own polling (waitFor) runs on the page's thread and would
+  // delay the echo's event for the page's socket only.
+  await page.evaluate(async ({ count, pauseMs }) => {
+    const input = document.querySelector('#input');
+    const log = document.querySelector('#output');
+    for (let i = 0; i < count; i++) {
+      const expected = `RESPONSE: timed ${i}`;
+      const echoed = new Promise((resolve) => {
+        const seen = () => [...log.querySelectorAll('.line .text')].some((e) => e.textContent === expected);
+        const observer = new MutationObserver(() => { if (seen()) { observer.disconnect(); resolve(); } });
+        observer.observe(log, { childList: true, subtree: true, characterData: true });
+      });
+      input.value = `timed ${i}`;
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      document.querySelector('#send').click();
+      await echoed;
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  }, { count: COUNT, pauseMs: PAUSE_MS });
   const shownTexts = await page.locator('#output .line .rtt').allInnerTexts();
   assert.equal(shownTexts.length, COUNT, 'one round trip per echo');
   for (const text of shownTexts) {
@@ -39,7 +56,7 @@ test('the page times round trips as a plain WebSocket does, to the hundredth of 
 
   // The probe: a WebSocket of its own in the same page, one message at a time.
   const echoUrl = shared.backend.url.replace(/^http/, 'ws') + 'echo';
-  const probe = await page.evaluate(async ({ url, count }) => {
+  const probe = await page.evaluate(async ({ url, count, pauseMs }) => {
     const socket = new WebSocket(url);
     await new Promise((resolve, reject) => {
       socket.onopen = resolve;
@@ -51,10 +68,11 @@ test('the page times round trips as a plain WebSocket does, to the hundredth of 
       const sent = performance.now();
       socket.send(`probe ${i}`);
       times.push((await arrived) - sent);
+      await new Promise((r) => setTimeout(r, pauseMs));
     }
     socket.close();
     return times;
-  }, { url: echoUrl, count: COUNT });
+  }, { url: echoUrl, count: COUNT, pauseMs: PAUSE_MS });
 
   const [pageMedian, probeMedian] = [median(shown), median(probe)];
   console.log(`round trip medians: page ${pageMedian.toFixed(3)} ms, probe ${probeMedian.toFixed(3)} ms`);

@@ -158,14 +158,14 @@ async fn session(
     let mut failures = 0u32;
     loop {
         let opened = match connect(&request.url, &request.protocols) {
-            Ok((raw, socket)) => {
+            Ok((raw, socket, arrivals)) => {
                 let (outgoing, queued) = unbounded();
                 shared.borrow_mut().connection = Some(Connection {
                     raw: raw.clone(),
                     outgoing,
                 });
                 dispatch.dispatch(Action::Connecting);
-                let opened = run(raw, socket, queued, &request.url, &dispatch).await;
+                let opened = run(raw, socket, arrivals, queued, &request.url, &dispatch).await;
                 shared.borrow_mut().connection = None;
                 opened
             }
@@ -208,7 +208,10 @@ async fn session(
 
 /// Creates the socket; an invalid URL or subprotocol fails here, synchronously, with the
 /// browser's message.
-fn connect(url: &str, protocols: &[String]) -> Result<(web_sys::WebSocket, WebSocket), String> {
+fn connect(
+    url: &str,
+    protocols: &[String],
+) -> Result<(web_sys::WebSocket, WebSocket, ArrivalClock), String> {
     let raw = if protocols.is_empty() {
         web_sys::WebSocket::new(url)
     } else {
@@ -216,8 +219,9 @@ fn connect(url: &str, protocols: &[String]) -> Result<(web_sys::WebSocket, WebSo
         web_sys::WebSocket::new_with_str_sequence(url, &list)
     }
     .map_err(|error| js_error_text(&error))?;
+    let arrivals = ArrivalClock::attach(&raw);
     let socket = WebSocket::try_from(raw.clone()).map_err(|error| error.to_string())?;
-    Ok((raw, socket))
+    Ok((raw, socket, arrivals))
 }
 
 fn is_open(raw: &web_sys::WebSocket) -> bool {
@@ -228,6 +232,9 @@ fn is_open(raw: &web_sys::WebSocket) -> bool {
 /// hold the page for the whole burst.
 const SENDS_PER_SLICE: usize = 256;
 
+/// A send this long after the previous one is not part of a burst (Send × N).
+const BURST_GAP_MS: f64 = 5.0;
+
 enum Input {
     Socket(Result<Message, WebSocketError>),
     Send(Outgoing),
@@ -237,6 +244,7 @@ enum Input {
 async fn run(
     raw: web_sys::WebSocket,
     mut socket: WebSocket,
+    arrivals: ArrivalClock,
     queued: UnboundedReceiver<Outgoing>,
     url: &str,
     dispatch: &ActionBatcher,
@@ -250,20 +258,14 @@ async fn run(
         });
     }
     let (mut sink, incoming) = socket.split();
-    // When each message event fired, oldest first; the stream yields the messages in order.
-    let arrivals = Rc::new(RefCell::new(VecDeque::new()));
-    let stamp_arrival = {
-        let arrivals = arrivals.clone();
-        Closure::<dyn FnMut()>::new(move || arrivals.borrow_mut().push_back(now()))
-    };
-    let _ = raw.add_event_listener_with_callback("message", stamp_arrival.as_ref().unchecked_ref());
 
     let mut inputs = stream::select(incoming.map(Input::Socket), queued.map(Input::Send));
     let mut sends_in_slice = 0;
+    let mut last_send_at = f64::NEG_INFINITY;
     while let Some(input) = inputs.next().await {
         match input {
             Input::Socket(Ok(message)) => {
-                let at = arrivals.borrow_mut().pop_front().unwrap_or_else(now);
+                let at = arrivals.next().unwrap_or_else(now);
                 dispatch.dispatch(Action::Received(received(message, at)));
             }
             Input::Socket(Err(WebSocketError::ConnectionError)) => {
@@ -294,9 +296,15 @@ async fn run(
                     Outgoing::Text(text) => Message::Text(text),
                     Outgoing::Binary(bytes) => Message::Bytes(bytes),
                 };
+                if now() - last_send_at > BURST_GAP_MS {
+                    // A send on its own (a click, a tick): sent just after the browser paints,
+                    // so the thread is free when the echo's event fires.
+                    after_next_paint().await;
+                }
                 // gloo's sink is ready at once and hands the message to the socket in the same
                 // call: this is the moment it leaves.
                 event.at = now();
+                last_send_at = event.at;
                 match sink.send(message).await {
                     Ok(()) => dispatch.dispatch(Action::Sent(event)),
                     Err(error) => dispatch.dispatch(failed(format!("could not send: {error}"))),
@@ -309,9 +317,61 @@ async fn run(
             }
         }
     }
-    let _ =
-        raw.remove_event_listener_with_callback("message", stamp_arrival.as_ref().unchecked_ref());
+    arrivals.detach(&raw);
     opened
+}
+
+/// Resolves just after the browser's next paint: in a task queued from the frame's
+/// requestAnimationFrame callback, which runs before that frame's style, layout and paint.
+async fn after_next_paint() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let window_for_timeout = window.clone();
+        let on_frame = Closure::once_into_js(move || {
+            let _ = window_for_timeout
+                .set_timeout_with_callback_and_timeout_and_arguments_0(resolve.unchecked_ref(), 0);
+        });
+        if window
+            .request_animation_frame(on_frame.unchecked_ref())
+            .is_err()
+        {
+            let _ = window.set_timeout_with_callback(on_frame.unchecked_ref());
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// When each message event of a socket fired, oldest first (the stream yields the messages in
+/// the same order). Its listener must be on the socket before gloo's: the browser runs queued
+/// futures between two listeners of one event, so a listener added after gloo's would fire only
+/// once the page had already taken the message.
+struct ArrivalClock {
+    times: Rc<RefCell<VecDeque<f64>>>,
+    listener: Closure<dyn FnMut()>,
+}
+
+impl ArrivalClock {
+    fn attach(raw: &web_sys::WebSocket) -> ArrivalClock {
+        let times = Rc::new(RefCell::new(VecDeque::new()));
+        let listener = {
+            let times = times.clone();
+            Closure::<dyn FnMut()>::new(move || times.borrow_mut().push_back(now()))
+        };
+        let _ = raw.add_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
+        ArrivalClock { times, listener }
+    }
+
+    /// When the oldest message not yet taken arrived.
+    fn next(&self) -> Option<f64> {
+        self.times.borrow_mut().pop_front()
+    }
+
+    fn detach(self, raw: &web_sys::WebSocket) {
+        let _ = raw
+            .remove_event_listener_with_callback("message", self.listener.as_ref().unchecked_ref());
+    }
 }
 
 /// A message that arrived at `at`, as the log shows it: text as is, binary as its size and hex
