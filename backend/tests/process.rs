@@ -285,13 +285,18 @@ fn unreadable_tls_files_exit_2_naming_the_flag() {
     assert!(stderr.contains("--tls-key"), "{stderr}");
 }
 
+/// The `recv:` lines of the messages [`log_lines_of_messages`] sends.
+fn hello_lines(lines: &[String]) -> usize {
+    lines
+        .iter()
+        .filter(|l| l.ends_with("recv: hello log"))
+        .count()
+}
+
 #[test]
 fn past_the_log_rate_messages_are_summed_up_once_a_second() {
     let lines = log_lines_of_messages(&["--log-rate", "10"], 50, Duration::from_millis(2500));
-    let shown = lines
-        .iter()
-        .filter(|l| l.ends_with("recv: hello log"))
-        .count();
+    let shown = hello_lines(&lines);
     assert!(
         (10..=20).contains(&shown),
         "10 a second: {shown} in {lines:?}"
@@ -323,9 +328,5 @@ fn past_the_log_rate_messages_are_summed_up_once_a_second() {
 #[test]
 fn log_rate_0_shows_every_message() {
     let lines = log_lines_of_messages(&["--log-rate", "0"], 2000, Duration::from_millis(200));
-    let shown = lines
-        .iter()
-        .filter(|l| l.ends_with("recv: hello log"))
-        .count();
-    assert_eq!(shown, 2000);
+    assert_eq!(hello_lines(&lines), 2000);
 }
