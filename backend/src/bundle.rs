@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use actix_files::Files;
-use actix_web::{http::StatusCode, web, HttpResponse};
+use actix_web::{http::StatusCode, middleware::DefaultHeaders, web, HttpResponse};
 
 /// True when `dist` holds a built bundle (trunk writes index.html last).
 pub fn is_built(dist: &Path) -> bool {
@@ -13,6 +13,15 @@ pub fn is_built(dist: &Path) -> bool {
 /// Static files from `dist`, `index.html` at `/`; hashed asset names make caching safe.
 pub fn files(dist: &Path) -> Files {
     Files::new("/", dist).index_file("index.html")
+}
+
+/// Headers that make the page cross-origin isolated: the browser then times with 5 µs
+/// resolution instead of 100 µs, so the round trips the page shows to 0.01 ms are true to
+/// that. The page loads nothing from other origins, so requiring CORP costs it nothing.
+pub fn cross_origin_isolation() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add(("Cross-Origin-Embedder-Policy", "require-corp"))
 }
 
 /// Answers every request that reaches it with [`missing_bundle_page`].

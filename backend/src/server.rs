@@ -96,6 +96,7 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
     let app_metrics = web::Data::new(metrics);
     let app = move || {
         let app = App::new()
+            .wrap(bundle::cross_origin_isolation())
             .app_data(app_settings.clone())
             .app_data(app_metrics.clone())
             .service(

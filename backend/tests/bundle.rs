@@ -67,6 +67,15 @@ async fn serves_the_bundle_with_its_content_types() {
     assert!(status.contains(" 200 "), "{status}");
     assert!(header(&headers, "content-type").starts_with("text/html"));
     assert_eq!(body, index.as_bytes());
+    // Cross-origin isolated, so the page's clock has 5 µs resolution.
+    assert_eq!(
+        header(&headers, "cross-origin-opener-policy"),
+        "same-origin"
+    );
+    assert_eq!(
+        header(&headers, "cross-origin-embedder-policy"),
+        "require-corp"
+    );
 
     let (status, headers, _) = get(&server, "/frontend-1a2b.js").await;
     assert!(status.contains(" 200 "), "{status}");
