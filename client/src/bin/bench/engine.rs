@@ -58,7 +58,7 @@ async fn run(
         Mode::PingPong => 1,
         _ => plan.window,
     };
-    let period_nanos = (1e9 / plan.per_connection_rate) as u64;
+    let period_nanos = ((1e9 / plan.per_connection_rate) as u64).max(1);
     let mut next_due_nanos = period_nanos + (period_nanos as f64 * phase.clamp(0.0, 1.0)) as u64;
     let mut outgoing = Vec::with_capacity(64 * 1024);
     let mut written = 0;
@@ -90,9 +90,12 @@ async fn run(
             written = 0;
             let room = window - (tally.sent - tally.received).min(window);
             if plan.mode == Mode::Rate {
-                // Every message due by now. Latency counts from when each was due, unless it is
-                // late only by the timer's own slack (tokio's 1 ms ticks).
-                while next_due_nanos <= now_nanos {
+                // Every message due by now, at most a batch per write (what is still due goes
+                // next). Each counts from its actual send, unless the server's socket held it
+                // up: then from when it was due.
+                let mut framed = 0;
+                while next_due_nanos <= now_nanos && framed < BATCH {
+                    framed += 1;
                     let stamp = if next_due_nanos < held_up_until {
                         // Due while the server's socket would not take more: its queue.
                         next_due_nanos
