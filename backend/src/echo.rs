@@ -369,6 +369,18 @@ mod tests {
         assert!(matches!(ending, Ending::ProtocolError(_)));
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn our_limits_close_with_1009_and_1013() {
+        for (refused, code) in [
+            (Refused::MessageTooBig, CloseCode::Size),
+            (Refused::ServerMemoryFull, CloseCode::Again),
+        ] {
+            let (sent, ending) = run(vec![Err(refused.into_protocol_error())]).await;
+            assert!(is_close(&sent[0], code), "{refused:?}: {sent:?}");
+            assert!(matches!(ending, Ending::ProtocolError(_)));
+        }
+    }
+
     fn is_close(message: &Message, code: CloseCode) -> bool {
         matches!(message, Message::Close(Some(CloseReason { code: c, .. })) if *c == code)
     }
