@@ -148,21 +148,22 @@ impl MessageDecoder {
 
     fn decode_buffered(&mut self) -> Result<Option<AggregatedMessage>, ProtocolError> {
         loop {
+            let frame_end = frame_length(&self.buffer);
             if let Some(announced) = acceptable_header_length(&self.buffer) {
                 if let Some(error) = self.over_a_limit(announced) {
                     return Err(error);
                 }
                 // Not all here yet: wait without asking the codec, which would reserve room for
                 // the whole frame ahead of its bytes (16 MiB for a 14-byte header).
-                if frame_length(&self.buffer).is_some_and(|end| self.buffer.len() < end) {
+                if frame_end.is_some_and(|end| self.buffer.len() < end) {
                     return Ok(None);
                 }
             }
-            let frame_end = frame_length(&self.buffer).unwrap_or(0);
             let Some(frame) = self.codec.decode(&mut self.buffer)? else {
                 return Ok(None);
             };
-            if frame_end >= COMPACT_AFTER_FRAME_BYTES && !self.buffer.is_empty() {
+            let big_frame = frame_end.is_some_and(|end| end >= COMPACT_AFTER_FRAME_BYTES);
+            if big_frame && !self.buffer.is_empty() {
                 // The start of the next frame still shares the big frame's allocation, which
                 // would stay alive (and uncounted) for as long as that frame is collected.
                 self.buffer = BytesMut::from(&self.buffer[..]);

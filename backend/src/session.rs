@@ -46,31 +46,29 @@ impl Session {
             let mut record = record;
             let ending = echo(incoming, outgoing, liveness, stop, &mut record).await;
             drop(permit);
-            let code = ending_code(&ending);
-            let how = match &ending {
-                _ if verdict.closed_for_memory() => "server memory budget reached",
-                Ok(Ending::Closed(_)) => "closed by peer",
-                Ok(Ending::ProtocolError(_)) => "protocol error",
-                Ok(Ending::IdleTimeout) => "idle timeout",
-                Ok(Ending::ShutDown) => "server shutting down",
-                Ok(Ending::StreamEnded) => "dropped without a close frame",
+            let (code, how) = match &ending {
+                // A close frame without a code is 1005, "no status received" (RFC 6455 §7.1.5).
+                Ok(Ending::Closed(reason)) => (
+                    Some(reason.as_ref().map_or(1005, |r| u16::from(r.code))),
+                    "closed by peer",
+                ),
+                Ok(Ending::ProtocolError(reason)) => {
+                    (Some(u16::from(reason.code)), "protocol error")
+                }
+                Ok(Ending::IdleTimeout) => (Some(1001), "idle timeout"),
+                Ok(Ending::ShutDown) => (Some(1001), "server shutting down"),
+                Ok(Ending::StreamEnded) => (None, "dropped without a close frame"),
                 // A write failed: the peer is already gone. Nothing to answer.
-                Err(_) => "gone while we were writing",
+                Err(_) => (None, "gone while we were writing"),
+            };
+            let how = if verdict.closed_for_memory() {
+                "server memory budget reached"
+            } else {
+                how
             };
             let (lasted, tally) = record.closed(code);
             log_closed(peer, lasted, &tally, code, how);
         });
-    }
-}
-
-/// The close code the server sent or answered with, if any.
-fn ending_code<E>(ending: &Result<Ending, E>) -> Option<u16> {
-    match ending {
-        // A close frame without a code is 1005, "no status received" (RFC 6455 §7.1.5).
-        Ok(Ending::Closed(reason)) => Some(reason.as_ref().map_or(1005, |r| u16::from(r.code))),
-        Ok(Ending::ProtocolError(reason)) => Some(u16::from(reason.code)),
-        Ok(Ending::IdleTimeout | Ending::ShutDown) => Some(1001),
-        Ok(Ending::StreamEnded) | Err(_) => None,
     }
 }
 

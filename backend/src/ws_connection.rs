@@ -289,6 +289,8 @@ fn fit_close_reason(mut reason: CloseReason) -> CloseReason {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use actix_http::ws::CloseCode;
     use futures_util::{SinkExt, StreamExt};
     use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt};
@@ -392,19 +394,9 @@ mod tests {
         assert!(connection.next().await.expect("an item").is_err());
         assert!(connection.next().await.is_none());
     }
-}
 
-#[cfg(test)]
-mod budget_tests {
-    use std::time::Duration;
-
-    use futures_util::{SinkExt, StreamExt};
-    use tokio::io::{duplex, AsyncWriteExt};
-
-    use super::*;
-    use crate::memory_budget::{BudgetGauges, MemoryBudget};
-
-    const LIMITS: Limits = Limits {
+    /// Limits roomy enough for the memory budget's tests.
+    const MIB_LIMITS: Limits = Limits {
         max_frame_bytes: 1 << 20,
         max_message_bytes: 1 << 20,
     };
@@ -423,8 +415,8 @@ mod budget_tests {
         let budget = MemoryBudget::new(160 * 1024, BudgetGauges::default());
         let (mut big_client, big_server) = duplex(1 << 20);
         let (mut small_client, small_server) = duplex(1 << 20);
-        let mut big = WsConnection::new(big_server, &[], LIMITS, budget.open(None));
-        let mut small = WsConnection::new(small_server, &[], LIMITS, budget.open(None));
+        let mut big = WsConnection::new(big_server, &[], MIB_LIMITS, budget.open(None));
+        let mut small = WsConnection::new(small_server, &[], MIB_LIMITS, budget.open(None));
 
         big_client
             .write_all(&frame_start(500_000, 100_000))
@@ -464,7 +456,7 @@ mod budget_tests {
         let budget = MemoryBudget::new(1 << 20, BudgetGauges::default());
         // The client side's buffer is small and never read.
         let (_silent_client, server) = duplex(1024);
-        let mut stuck = WsConnection::new(server, &[], LIMITS, budget.open(None));
+        let mut stuck = WsConnection::new(server, &[], MIB_LIMITS, budget.open(None));
         let echo = Message::Binary(vec![1; 600_000].into());
         let flushed = tokio::time::timeout(Duration::from_millis(50), stuck.send(echo)).await;
         assert!(
