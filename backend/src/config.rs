@@ -8,6 +8,9 @@ use clap::{Parser, ValueEnum};
 use crate::{
     log_rate::DEFAULT_LOG_RATE,
     memory_budget::{default_budget, MIN_BUDGET_MESSAGES},
+    permessage_deflate::{
+        DeflatePolicy, DEFAULT_THRESHOLD_BYTES, MAX_WINDOW_BITS, MIN_WINDOW_BITS,
+    },
 };
 
 /// Largest single frame accepted on `/echo`. The message decoder refuses a larger one as soon as
@@ -46,6 +49,13 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, for log collectors.
     Json,
+}
+
+/// On or off, for features a flag switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 /// The built frontend bundle, as trunk leaves it in the workspace: `<workspace>/dist`.
@@ -145,6 +155,30 @@ pub struct Config {
     #[arg(long, short, env = "ECHO_QUIET")]
     pub quiet: bool,
 
+    /// Agree to permessage-deflate (RFC 7692) when a client offers it: echoes of at least
+    /// --deflate-threshold bytes go back compressed.
+    #[arg(long, env = "ECHO_PERMESSAGE_DEFLATE", value_enum, default_value_t = Switch::On,
+          value_name = "on|off")]
+    pub permessage_deflate: Switch,
+
+    /// Largest compression window either side is asked to use, as a power of two (8: 256 bytes
+    /// to 15: 32 KiB); smaller windows use less memory and compress less.
+    #[arg(long, env = "ECHO_DEFLATE_WINDOW_BITS", default_value_t = MAX_WINDOW_BITS,
+          value_name = "8-15", value_parser = parse_window_bits)]
+    pub deflate_window_bits: u8,
+
+    /// Keep compression context from one message to the next: better ratios for similar
+    /// messages, but about 300 KiB held per connection for its whole life (counted in
+    /// --memory-budget). Off: every message is compressed on its own and idle connections hold
+    /// nothing.
+    #[arg(long, env = "ECHO_DEFLATE_CONTEXT_TAKEOVER")]
+    pub deflate_context_takeover: bool,
+
+    /// Echoes smaller than this many bytes go out uncompressed (0: compress every echo).
+    #[arg(long, env = "ECHO_DEFLATE_THRESHOLD", default_value_t = DEFAULT_THRESHOLD_BYTES,
+          value_name = "BYTES")]
+    pub deflate_threshold: usize,
+
     /// On SIGINT/SIGTERM, how long connections get to answer the close before the server exits.
     #[arg(long, env = "ECHO_SHUTDOWN_GRACE", default_value = "5s", value_name = "DURATION",
           value_parser = parse_duration)]
@@ -163,6 +197,16 @@ fn parse_addr(text: &str) -> Result<String, String> {
     port.parse::<u16>()
         .map_err(|_| format!("`{port}` is not a port number (0-65535); use {shape}"))?;
     Ok(text.to_owned())
+}
+
+fn parse_window_bits(text: &str) -> Result<u8, String> {
+    match text.parse::<u8>() {
+        Ok(bits) if (MIN_WINDOW_BITS..=MAX_WINDOW_BITS).contains(&bits) => Ok(bits),
+        _ => Err(format!(
+            "`{text}` is not a window size: give a power of two from {MIN_WINDOW_BITS} (256 \
+             bytes) to {MAX_WINDOW_BITS} (32 KiB)"
+        )),
+    }
 }
 
 fn parse_positive(text: &str) -> Result<usize, String> {
@@ -208,6 +252,16 @@ impl Config {
             .unwrap_or_else(|| default_budget(self.max_message_bytes))
     }
 
+    /// What the server agrees of permessage-deflate.
+    pub fn deflate_policy(&self) -> DeflatePolicy {
+        DeflatePolicy {
+            enabled: self.permessage_deflate == Switch::On,
+            max_window_bits: self.deflate_window_bits,
+            context_takeover: self.deflate_context_takeover,
+            threshold_bytes: self.deflate_threshold,
+        }
+    }
+
     /// The defaults, listening on `addr`: what tests use with `127.0.0.1:0`.
     pub fn listening_on(addr: impl Into<String>) -> Self {
         Config {
@@ -227,6 +281,10 @@ impl Config {
             quiet: false,
             tls_cert: None,
             tls_key: None,
+            permessage_deflate: Switch::On,
+            deflate_window_bits: MAX_WINDOW_BITS,
+            deflate_context_takeover: false,
+            deflate_threshold: DEFAULT_THRESHOLD_BYTES,
         }
     }
 
@@ -279,6 +337,7 @@ mod tests {
         assert_eq!(config.handshake_timeout, DEFAULT_HANDSHAKE_TIMEOUT);
         assert_eq!(config.shutdown_grace, DEFAULT_SHUTDOWN_GRACE);
         assert_eq!(config.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(config.deflate_policy(), DeflatePolicy::default());
         assert!(config.validate().is_ok());
     }
 
@@ -301,6 +360,15 @@ mod tests {
         );
         let error = parse(&["--allow-origin", "https://a.example/path"]).unwrap_err();
         assert!(error.contains("no path"), "{error}");
+        for bad in ["7", "16", "big"] {
+            let error = parse(&["--deflate-window-bits", bad]).unwrap_err();
+            assert!(
+                error.contains("--deflate-window-bits") && error.contains("32 KiB"),
+                "{error}"
+            );
+        }
+        let error = parse(&["--permessage-deflate", "maybe"]).unwrap_err();
+        assert!(error.contains("on, off"), "{error}");
     }
 
     #[test]

@@ -235,6 +235,7 @@ fn close_reason_for(error: &ProtocolError) -> CloseReason {
             CloseCode::Again,
             "server memory budget reached, try again later",
         ),
+        (_, Some(Refused::BadCompression)) => (CloseCode::Invalid, "invalid compressed data"),
         (ProtocolError::Overflow, _) => (CloseCode::Size, "frame too big"),
         (ProtocolError::Io(io), _) if io.to_string().contains("utf-8") => {
             (CloseCode::Invalid, "invalid UTF-8 in a text message")

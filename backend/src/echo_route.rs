@@ -8,7 +8,7 @@ use actix_web::{http::header, web, HttpResponse};
 
 use crate::{
     connections::Connections, echo::Liveness, memory_budget::MemoryBudget, metrics::Metrics,
-    origin::OriginPolicy, ws_connection::Limits,
+    origin::OriginPolicy, permessage_deflate::DeflatePolicy, ws_connection::Limits,
 };
 
 /// Where the echo listens.
@@ -23,6 +23,7 @@ pub struct EchoSettings {
     pub origins: OriginPolicy,
     pub connections: Arc<Connections>,
     pub metrics: Arc<Metrics>,
+    pub deflate: DeflatePolicy,
 }
 
 #[cfg(test)]
@@ -43,6 +44,7 @@ impl EchoSettings {
             origins: OriginPolicy::default(),
             connections,
             metrics,
+            deflate: DeflatePolicy::default(),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod message_decoder;
 pub mod message_log;
 pub mod metrics;
 pub mod origin;
+pub mod permessage_deflate;
 pub mod server;
 pub mod session;
 pub mod subprotocol;

@@ -6,6 +6,9 @@
 //! UTF-8, and lets go of its buffer whenever every byte in it has been used, so an idle
 //! connection holds no buffer at all. Buffers grow by doubling but never past the end of the
 //! frame (or message) being collected, so what is held stays close to what arrived.
+//!
+//! With permessage-deflate agreed, a data message whose first frame has RSV1 set is inflated as
+//! its fragments arrive, and refused as soon as its inflated size passes the message limit.
 
 use std::{fmt, io};
 
@@ -15,8 +18,13 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_ws::AggregatedMessage;
 use bytestring::ByteString;
 
+use crate::permessage_deflate::{InflateError, Inflater};
+
 /// Longest frame header: 2 bytes, an 8-byte extended length, a 4-byte mask.
 pub const MAX_HEADER_BYTES: usize = 14;
+
+/// The first reserved bit: "this message is compressed" under permessage-deflate (RFC 7692 §6).
+pub const RSV1: u8 = 0x40;
 
 /// After a frame of this size or more, bytes left in the buffer are copied to one of their own.
 const COMPACT_AFTER_FRAME_BYTES: usize = 64 * 1024;
@@ -28,11 +36,16 @@ enum Fragmented {
     Binary,
 }
 
-/// The message being joined from its fragments, copied into one buffer as they arrive.
+/// The message being joined from its fragments, copied (or inflated) into one buffer as they
+/// arrive.
 #[derive(Debug)]
 struct Partial {
     kind: Fragmented,
-    data: BytesMut,
+    /// Its first frame had RSV1: the fragments are one deflate stream.
+    compressed: bool,
+    /// Payload bytes of its frames so far, as they came over the wire.
+    wire_bytes: usize,
+    data: Vec<u8>,
 }
 
 /// A limit that ended a connection, carried inside actix's [`ProtocolError::Io`] so that the echo
@@ -43,6 +56,8 @@ pub enum Refused {
     MessageTooBig,
     /// The server-wide memory budget is spent and this connection held the most: 1013.
     ServerMemoryFull,
+    /// A compressed message is not a valid deflate stream: 1007.
+    BadCompression,
 }
 
 impl fmt::Display for Refused {
@@ -50,6 +65,7 @@ impl fmt::Display for Refused {
         f.write_str(match self {
             Refused::MessageTooBig => "message over the size limit",
             Refused::ServerMemoryFull => "server memory budget reached",
+            Refused::BadCompression => "invalid compressed data",
         })
     }
 }
@@ -78,6 +94,10 @@ pub struct MessageDecoder {
     max_frame_bytes: usize,
     max_message_bytes: usize,
     partial: Option<Box<Partial>>,
+    /// Present once permessage-deflate is agreed: RSV1 then marks a compressed message.
+    inflater: Option<Box<Inflater>>,
+    /// Wire and inflated bytes of the last message, if it came compressed.
+    last_inflated: Option<(usize, usize)>,
 }
 
 impl MessageDecoder {
@@ -88,6 +108,28 @@ impl MessageDecoder {
             max_frame_bytes,
             max_message_bytes,
             partial: None,
+            inflater: None,
+            last_inflated: None,
+        }
+    }
+
+    /// Accepts compressed messages (RSV1) and inflates them with `inflater`.
+    pub fn inflating(mut self, inflater: Inflater) -> Self {
+        self.inflater = Some(Box::new(inflater));
+        self
+    }
+
+    /// Wire and inflated bytes of the message just decoded, if it came compressed (once).
+    pub fn take_inflated_sizes(&mut self) -> Option<(usize, usize)> {
+        self.last_inflated.take()
+    }
+
+    /// Between messages: lets go of the inflater's state if the next message does not need it.
+    pub fn release_idle(&mut self) {
+        if self.partial.is_none() {
+            if let Some(inflater) = self.inflater.as_mut() {
+                inflater.release();
+            }
         }
     }
 
@@ -121,7 +163,9 @@ impl MessageDecoder {
 
     /// Memory held for bytes not yet decoded, counting what buffers have allocated.
     pub fn held_bytes(&self) -> usize {
-        self.buffer.capacity() + self.partial.as_ref().map_or(0, |p| p.data.capacity())
+        self.buffer.capacity()
+            + self.partial.as_ref().map_or(0, |p| p.data.capacity())
+            + self.inflater.as_ref().map_or(0, |i| i.held_bytes())
     }
 
     /// Whether any memory is held for bytes not yet decoded (a fragmented message under way
@@ -134,6 +178,7 @@ impl MessageDecoder {
     pub fn clear(&mut self) {
         self.buffer = BytesMut::new();
         self.partial = None;
+        self.inflater = None;
     }
 
     /// The next whole message, `None` until more bytes arrive, or the protocol error that ends
@@ -149,8 +194,10 @@ impl MessageDecoder {
     fn decode_buffered(&mut self) -> Result<Option<AggregatedMessage>, ProtocolError> {
         loop {
             let frame_end = frame_length(&self.buffer);
-            if let Some(announced) = acceptable_header_length(&self.buffer) {
-                if let Some(error) = self.over_a_limit(announced) {
+            let compressed = self.starts_compressed_message();
+            let acceptable = acceptable_header_length(&self.buffer, compressed);
+            if let Some(announced) = acceptable {
+                if let Some(error) = self.over_a_limit(announced, compressed) {
                     return Err(error);
                 }
                 // Not all here yet: wait without asking the codec, which would reserve room for
@@ -158,6 +205,10 @@ impl MessageDecoder {
                 if frame_end.is_some_and(|end| self.buffer.len() < end) {
                     return Ok(None);
                 }
+            }
+            if compressed && acceptable.is_some() {
+                // RSV1 is ours to read, not actix's: its codec refuses any reserved bit.
+                self.buffer[0] &= !RSV1;
             }
             let Some(frame) = self.codec.decode(&mut self.buffer)? else {
                 return Ok(None);
@@ -169,12 +220,18 @@ impl MessageDecoder {
                 self.buffer = BytesMut::from(&self.buffer[..]);
             }
             let message = match frame {
+                Frame::Text(bytes) if compressed => {
+                    AggregatedMessage::Text(utf8(self.inflate_whole(&bytes)?)?)
+                }
+                Frame::Binary(bytes) if compressed => {
+                    AggregatedMessage::Binary(self.inflate_whole(&bytes)?)
+                }
                 Frame::Text(bytes) => AggregatedMessage::Text(utf8(bytes)?),
                 Frame::Binary(bytes) => AggregatedMessage::Binary(bytes),
                 Frame::Ping(bytes) => AggregatedMessage::Ping(bytes),
                 Frame::Pong(bytes) => AggregatedMessage::Pong(bytes),
                 Frame::Close(reason) => AggregatedMessage::Close(reason),
-                Frame::Continuation(item) => match self.join(item)? {
+                Frame::Continuation(item) => match self.join(item, compressed)? {
                     Some(message) => message,
                     None => continue,
                 },
@@ -185,36 +242,54 @@ impl MessageDecoder {
 
     /// Adds a fragment; the whole message once its last fragment is in. The codec has already
     /// checked the order of first, middle and last fragments.
-    fn join(&mut self, item: Item) -> Result<Option<AggregatedMessage>, ProtocolError> {
+    fn join(
+        &mut self,
+        item: Item,
+        compressed: bool,
+    ) -> Result<Option<AggregatedMessage>, ProtocolError> {
         let (bytes, last) = match item {
-            Item::FirstText(bytes) => (self.start(Fragmented::Text, bytes), false),
-            Item::FirstBinary(bytes) => (self.start(Fragmented::Binary, bytes), false),
+            Item::FirstText(bytes) => (self.start(Fragmented::Text, compressed, bytes), false),
+            Item::FirstBinary(bytes) => (self.start(Fragmented::Binary, compressed, bytes), false),
             Item::Continue(bytes) => (bytes, false),
             Item::Last(bytes) => (bytes, true),
         };
         let Some(mut partial) = self.partial.take() else {
             return Err(ProtocolError::ContinuationNotStarted);
         };
-        let needed = partial.data.len() + bytes.len();
-        // Checked at the frame's header already; this is the backstop.
-        if needed > self.max_message_bytes {
-            return Err(Refused::MessageTooBig.into_protocol_error());
+        partial.wire_bytes += bytes.len();
+        if partial.compressed {
+            let inflater = self.inflater.as_mut().ok_or_else(bad_compression)?;
+            inflater
+                .inflate(&bytes, &mut partial.data, self.max_message_bytes)
+                .map_err(refusal)?;
+            if last {
+                inflater
+                    .finish(&mut partial.data, self.max_message_bytes)
+                    .map_err(refusal)?;
+            }
+        } else {
+            let needed = partial.data.len() + bytes.len();
+            // Checked at the frame's header already; this is the backstop.
+            if needed > self.max_message_bytes {
+                return Err(Refused::MessageTooBig.into_protocol_error());
+            }
+            if needed > partial.data.capacity() {
+                // Doubling, capped at the message limit (see `extend`).
+                let target = needed
+                    .max(partial.data.capacity() * 2)
+                    .min(self.max_message_bytes);
+                partial.data.reserve_exact(target - partial.data.len());
+            }
+            partial.data.extend_from_slice(&bytes);
         }
-        if needed > partial.data.capacity() {
-            // Doubling, capped at the message limit (see `extend`).
-            let target = needed
-                .max(partial.data.capacity() * 2)
-                .min(self.max_message_bytes);
-            let mut grown = BytesMut::with_capacity(target);
-            grown.extend_from_slice(&partial.data);
-            partial.data = grown;
-        }
-        partial.data.extend_from_slice(&bytes);
         if !last {
             self.partial = Some(partial);
             return Ok(None);
         }
-        let whole = partial.data.freeze();
+        if partial.compressed {
+            self.last_inflated = Some((partial.wire_bytes, partial.data.len()));
+        }
+        let whole = Bytes::from(partial.data);
         Ok(Some(match partial.kind {
             Fragmented::Text => AggregatedMessage::Text(utf8(whole)?),
             Fragmented::Binary => AggregatedMessage::Binary(whole),
@@ -222,31 +297,81 @@ impl MessageDecoder {
     }
 
     /// Begins a fragmented message; passes its first fragment on.
-    fn start(&mut self, kind: Fragmented, first: Bytes) -> Bytes {
+    fn start(&mut self, kind: Fragmented, compressed: bool, first: Bytes) -> Bytes {
         self.partial = Some(Box::new(Partial {
             kind,
-            data: BytesMut::new(),
+            compressed,
+            wire_bytes: 0,
+            data: Vec::new(),
         }));
         first
+    }
+
+    /// A compressed message that came in one frame, inflated.
+    fn inflate_whole(&mut self, compressed: &[u8]) -> Result<Bytes, ProtocolError> {
+        let limit = self.max_message_bytes;
+        let inflater = self.inflater.as_mut().ok_or_else(bad_compression)?;
+        let mut out = Vec::new();
+        inflater
+            .inflate(compressed, &mut out, limit)
+            .and_then(|()| inflater.finish(&mut out, limit))
+            .map_err(refusal)?;
+        self.last_inflated = Some((compressed.len(), out.len()));
+        Ok(Bytes::from(out))
+    }
+
+    /// Whether the frame at the head of the buffer begins a compressed message: RSV1 on a text
+    /// or binary frame, with permessage-deflate agreed. RSV1 anywhere else is the codec's error.
+    fn starts_compressed_message(&self) -> bool {
+        self.inflater.is_some()
+            && self
+                .buffer
+                .first()
+                .is_some_and(|&first| first & RSV1 != 0 && matches!(first & 0x0f, 1 | 2))
     }
 
     /// The error for a frame at the head of the buffer that is over a limit, known from its
     /// header alone: over the frame limit (1009 "frame too big"), or taking its message over the
     /// message limit (1009 "message too big"), whether the message is one frame or several.
-    fn over_a_limit(&self, len: u64) -> Option<ProtocolError> {
+    ///
+    /// A compressed message is held to the limit by what it inflates to, as it inflates; its
+    /// wire bytes only to the limit plus what deflate can add to incompressible data.
+    fn over_a_limit(&self, len: u64, compressed: bool) -> Option<ProtocolError> {
         if len > self.max_frame_bytes as u64 {
             return Some(ProtocolError::Overflow);
         }
         let opcode = self.buffer[0] & 0x0f;
-        let message_so_far = match (&self.partial, opcode) {
-            (None, 1 | 2) => 0,
-            (Some(partial), 0) => partial.data.len(),
+        let (message_so_far, compressed) = match (&self.partial, opcode) {
+            (None, 1 | 2) => (0, compressed),
+            (Some(partial), 0) if partial.compressed => (partial.wire_bytes, true),
+            (Some(partial), 0) => (partial.data.len(), false),
             // Control frames are small; a frame out of order is the codec's error to report.
             _ => return None,
         };
-        (message_so_far as u64 + len > self.max_message_bytes as u64)
+        let limit = match compressed {
+            true => compressed_limit(self.max_message_bytes),
+            false => self.max_message_bytes,
+        };
+        (message_so_far as u64 + len > limit as u64)
             .then(|| Refused::MessageTooBig.into_protocol_error())
     }
+}
+
+/// Most wire bytes a compressed message of `max_message` bytes can take: deflate adds 5 bytes per
+/// 64 KiB stored block to data it cannot shrink; a thousandth and a little more covers it.
+fn compressed_limit(max_message: usize) -> usize {
+    max_message.saturating_add(max_message / 1000 + 64)
+}
+
+fn refusal(error: InflateError) -> ProtocolError {
+    match error {
+        InflateError::TooBig => Refused::MessageTooBig.into_protocol_error(),
+        InflateError::Corrupt(_) => bad_compression(),
+    }
+}
+
+fn bad_compression() -> ProtocolError {
+    Refused::BadCompression.into_protocol_error()
 }
 
 fn utf8(bytes: Bytes) -> Result<ByteString, ProtocolError> {
@@ -255,11 +380,13 @@ fn utf8(bytes: Bytes) -> Result<ByteString, ProtocolError> {
 }
 
 /// The payload length announced by the frame header at the start of `bytes`, once its length
-/// field is in, and only for a header the codec would accept, so that a broken one gets the
-/// codec's own error whether it comes in one piece or several.
-fn acceptable_header_length(bytes: &[u8]) -> Option<u64> {
+/// field is in, and only for a header the codec would accept (with RSV1 if it starts a
+/// `compressed` message), so that a broken one gets the codec's own error whether it comes in
+/// one piece or several.
+fn acceptable_header_length(bytes: &[u8], compressed: bool) -> Option<u64> {
     let (&first, &second) = (bytes.first()?, bytes.get(1)?);
-    let reserved_bits = first & 0x70 != 0;
+    let allowed = if compressed { RSV1 } else { 0 };
+    let reserved_bits = first & 0x70 & !allowed != 0;
     let masked = second & 0x80 != 0;
     let known_opcode = matches!(first & 0x0f, 0 | 1 | 2 | 8 | 9 | 10);
     if reserved_bits || !masked || !known_opcode {
@@ -536,6 +663,111 @@ mod tests {
                 description: Some("bye".into()),
             }))]
         );
+    }
+
+    /// A decoder that inflates, with the compressor a client would use.
+    fn deflating(max_message: usize) -> (MessageDecoder, crate::permessage_deflate::Deflater) {
+        use crate::permessage_deflate::{negotiate, DeflatePolicy, Deflater};
+        let agreed = negotiate(["permessage-deflate"], &DeflatePolicy::default()).expect("ok");
+        let decoder =
+            MessageDecoder::new(max_message, max_message).inflating(Inflater::new(&agreed));
+        (decoder, Deflater::new(&agreed))
+    }
+
+    fn compressed_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let mut bytes = frame(fin, opcode, payload);
+        bytes[0] |= RSV1;
+        bytes
+    }
+
+    #[test]
+    fn compressed_messages_are_inflated_whole_or_fragmented() {
+        let (mut decoder, mut deflater) = deflating(4096);
+        let text = "héllo ".repeat(100);
+        let wire = deflater
+            .compress(text.as_bytes())
+            .expect("shrinks")
+            .to_vec();
+        decoder.extend(&compressed_frame(true, 1, &wire));
+        let (head, tail) = wire.split_at(wire.len() / 2);
+        decoder.extend(&compressed_frame(false, 2, head));
+        decoder.extend(&frame(true, 9, b"ping between"));
+        decoder.extend(&frame(true, 0, tail));
+        decoder.extend(&frame(true, 1, b"plain"));
+        assert_eq!(
+            all(&mut decoder),
+            vec![
+                AggregatedMessage::Text(text.clone().into()),
+                AggregatedMessage::Ping(Bytes::from_static(b"ping between")),
+                AggregatedMessage::Binary(Bytes::from(text.into_bytes())),
+                AggregatedMessage::Text("plain".into()),
+            ]
+        );
+        decoder.release_idle();
+        assert!(!decoder.holds_buffer(), "no context kept between messages");
+    }
+
+    #[test]
+    fn rsv1_is_an_error_where_no_compression_was_agreed_or_on_the_wrong_frame() {
+        let mut plain = small_decoder();
+        plain.extend(&compressed_frame(true, 1, b"x"));
+        assert!(plain.decode().is_err(), "not agreed");
+
+        let (mut decoder, _) = deflating(4096);
+        decoder.extend(&frame(false, 1, b"a"));
+        decoder.extend(&compressed_frame(true, 0, b"b"));
+        assert!(decoder.decode().is_err(), "RSV1 on a continuation");
+
+        let (mut decoder, _) = deflating(4096);
+        decoder.extend(&compressed_frame(true, 9, b""));
+        assert!(decoder.decode().is_err(), "RSV1 on a ping");
+    }
+
+    #[test]
+    fn a_compressed_message_is_refused_once_it_inflates_past_the_limit() {
+        // A bomb in one frame, and the same bomb in fragments.
+        let (_, mut deflater) = deflating(4096);
+        let bomb = deflater
+            .compress(&[b'a'; 100_000])
+            .expect("shrinks")
+            .to_vec();
+        assert!(bomb.len() < 4096);
+        let (mut decoder, _) = deflating(4096);
+        decoder.extend(&compressed_frame(true, 2, &bomb));
+        assert_eq!(refusal(&mut decoder), Some(Refused::MessageTooBig));
+        assert!(
+            decoder.held_bytes() <= 4097 + 64 * 1024,
+            "{}",
+            decoder.held_bytes()
+        );
+
+        let (mut decoder, _) = deflating(4096);
+        let mut pieces = bomb.chunks(bomb.len() / 4 + 1);
+        decoder.extend(&compressed_frame(false, 1, pieces.next().expect("a piece")));
+        let mut refused = None;
+        for piece in pieces {
+            decoder.extend(&frame(false, 0, piece));
+            refused = refusal(&mut decoder);
+            if refused.is_some() {
+                break;
+            }
+        }
+        assert_eq!(refused, Some(Refused::MessageTooBig));
+
+        let (mut decoder, _) = deflating(4096);
+        decoder.extend(&compressed_frame(true, 2, &[0xff; 100]));
+        assert_eq!(refusal(&mut decoder), Some(Refused::BadCompression));
+    }
+
+    #[test]
+    fn compressed_text_must_inflate_to_utf8() {
+        let (mut decoder, mut deflater) = deflating(4096);
+        let bad = deflater
+            .compress(&[0xc3, 0x28].repeat(100))
+            .expect("shrinks")
+            .to_vec();
+        decoder.extend(&compressed_frame(true, 1, &bad));
+        assert!(decoder.decode().is_err());
     }
 
     #[test]

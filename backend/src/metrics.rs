@@ -53,6 +53,19 @@ struct Flow {
     bytes: Counter,
 }
 
+/// permessage-deflate's effect: compressed messages' bytes on the wire and as payload, each way.
+#[derive(Debug, Clone, Default)]
+pub struct DeflateCounters {
+    /// Compressed messages in: bytes as they came over the wire.
+    pub in_wire: Counter,
+    /// The same messages inflated.
+    pub in_payload: Counter,
+    /// Echoes sent compressed: their payload bytes.
+    pub out_payload: Counter,
+    /// The same echoes as they went out compressed.
+    pub out_wire: Counter,
+}
+
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
@@ -64,6 +77,8 @@ pub struct Metrics {
     handshake: Histogram,
     echo_latency: Histogram,
     budget: BudgetGauges,
+    deflate: DeflateCounters,
+    deflate_connections: Counter,
 }
 
 fn flow_index(incoming: bool, kind: Kind) -> usize {
@@ -161,6 +176,34 @@ impl Metrics {
             budget.closed.clone(),
         );
 
+        let deflate_bytes = Family::<Labels, Counter>::default();
+        registry.register(
+            "deflate_bytes",
+            "Compressed (permessage-deflate) messages' bytes, by direction, on the wire and as \
+             payload; payload / wire is the compression ratio",
+            deflate_bytes.clone(),
+        );
+        let stage = |direction: &str, stage: &str| {
+            deflate_bytes
+                .get_or_create(&vec![
+                    ("direction", direction.to_owned()),
+                    ("stage", stage.to_owned()),
+                ])
+                .clone()
+        };
+        let deflate = DeflateCounters {
+            in_wire: stage("in", "wire"),
+            in_payload: stage("in", "payload"),
+            out_payload: stage("out", "payload"),
+            out_wire: stage("out", "wire"),
+        };
+        let deflate_connections = Counter::default();
+        registry.register(
+            "deflate_connections",
+            "WebSocket connections that agreed permessage-deflate",
+            deflate_connections.clone(),
+        );
+
         Arc::new(Metrics {
             registry,
             open,
@@ -171,7 +214,15 @@ impl Metrics {
             handshake,
             echo_latency,
             budget,
+            deflate,
+            deflate_connections,
         })
+    }
+
+    /// Counts a connection that agreed permessage-deflate; its counters for the bytes.
+    pub fn deflate_agreed(&self) -> DeflateCounters {
+        self.deflate_connections.inc();
+        self.deflate.clone()
     }
 
     /// The gauges the server's [`crate::memory_budget::MemoryBudget`] keeps up to date.

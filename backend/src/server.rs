@@ -80,6 +80,7 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
         origins: OriginPolicy::new(&config.allowed_origins),
         connections: Arc::clone(&connections),
         metrics: Arc::clone(&metrics),
+        deflate: config.deflate_policy(),
     });
     let dist: PathBuf = config
         .dist

@@ -11,6 +11,7 @@ use crate::{
     echo::{echo, Ending, Liveness},
     memory_budget::Charge,
     metrics::ConnectionRecord,
+    permessage_deflate::Negotiated,
     ws_connection::{Limits, WsConnection},
 };
 
@@ -22,6 +23,8 @@ pub struct Session {
     pub charge: Charge,
     pub permit: Permit,
     pub record: ConnectionRecord,
+    /// What the handshake agreed of permessage-deflate, if anything.
+    pub deflate: Option<Negotiated>,
 }
 
 impl Session {
@@ -38,9 +41,10 @@ impl Session {
             charge,
             permit,
             record,
+            deflate,
         } = self;
         let verdict = charge.verdict();
-        let connection = WsConnection::new(io, early, limits, charge);
+        let connection = WsConnection::new(io, early, limits, charge, deflate);
         actix_rt::spawn(async move {
             let (outgoing, incoming) = connection.split();
             let mut record = record;

@@ -21,6 +21,7 @@ use futures_util::SinkExt;
 use crate::{
     echo_route::{EchoSettings, ECHO_PATH},
     metrics::Rejection,
+    permessage_deflate::{self, Negotiated},
     session::{peer_text, Session},
     subprotocol,
 };
@@ -137,6 +138,23 @@ fn admit(request: &Request, settings: &EchoSettings) -> Result<(Response<()>, Se
             .headers_mut()
             .insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
     }
+    let deflate = permessage_deflate::negotiate(
+        head.headers
+            .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
+            .filter_map(|value| value.to_str().ok()),
+        &settings.deflate,
+    )
+    .and_then(|agreed| {
+        let value = HeaderValue::from_str(&agreed.response_header()).ok()?;
+        response
+            .headers_mut()
+            .insert(header::SEC_WEBSOCKET_EXTENSIONS, value);
+        Some(Negotiated {
+            agreed,
+            threshold_bytes: settings.deflate.threshold_bytes,
+            counters: settings.metrics.deflate_agreed(),
+        })
+    });
     let session = Session {
         peer: request.peer_addr(),
         liveness: settings.liveness,
@@ -144,6 +162,7 @@ fn admit(request: &Request, settings: &EchoSettings) -> Result<(Response<()>, Se
         charge: settings.memory.open(request.peer_addr()),
         permit,
         record: settings.metrics.connection_opened(),
+        deflate,
     };
     Ok((response, session))
 }

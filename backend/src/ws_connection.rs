@@ -9,6 +9,10 @@
 //! What it holds (undecoded bytes, the message handed to the echo loop, unwritten echoes) is
 //! kept in its [`Charge`] against the server-wide memory budget. Told by the budget to close,
 //! it drops its buffers at once and ends its stream with [`Refused::ServerMemoryFull`].
+//!
+//! With permessage-deflate agreed, echoes of at least the threshold go out compressed (RSV1),
+//! and the compressor and inflater are let go whenever the connection waits for its client, if
+//! the agreement lets each message stand alone; their memory is part of the charge.
 
 use std::{
     io,
@@ -25,7 +29,9 @@ use futures_util::{Sink, Stream};
 
 use crate::{
     memory_budget::Charge,
-    message_decoder::{MessageDecoder, Refused},
+    message_decoder::{MessageDecoder, Refused, RSV1},
+    metrics::DeflateCounters,
+    permessage_deflate::{Deflater, Inflater, Negotiated},
 };
 
 /// Bytes asked for per read. The chunk lives on the stack for the length of one read.
@@ -57,6 +63,14 @@ pub struct WsConnection<T> {
     /// Told to close by the memory budget while echoes were still unwritten: they are dropped,
     /// and nothing more is written.
     cut_off: bool,
+    deflate: Option<Box<Deflate>>,
+}
+
+/// The outgoing half of permessage-deflate, and the counters of both halves.
+struct Deflate {
+    deflater: Deflater,
+    threshold_bytes: usize,
+    counters: DeflateCounters,
 }
 
 /// Size limits of one connection.
@@ -67,9 +81,26 @@ pub struct Limits {
 }
 
 impl<T> WsConnection<T> {
-    /// `early` holds bytes that arrived with the handshake request, if any.
-    pub fn new(io: T, early: &[u8], limits: Limits, charge: Charge) -> Self {
+    /// `early` holds bytes that arrived with the handshake request, if any; `deflate` is what
+    /// the handshake agreed of permessage-deflate.
+    pub fn new(
+        io: T,
+        early: &[u8],
+        limits: Limits,
+        charge: Charge,
+        deflate: Option<Negotiated>,
+    ) -> Self {
         let mut decoder = MessageDecoder::new(limits.max_frame_bytes, limits.max_message_bytes);
+        if let Some(negotiated) = &deflate {
+            decoder = decoder.inflating(Inflater::new(&negotiated.agreed));
+        }
+        let deflate = deflate.map(|negotiated| {
+            Box::new(Deflate {
+                deflater: Deflater::new(&negotiated.agreed),
+                threshold_bytes: negotiated.threshold_bytes,
+                counters: negotiated.counters,
+            })
+        });
         if !early.is_empty() {
             decoder.extend(early);
         }
@@ -82,6 +113,7 @@ impl<T> WsConnection<T> {
             read_closed: false,
             broken: false,
             cut_off: false,
+            deflate,
         };
         connection.recharge();
         connection
@@ -89,12 +121,25 @@ impl<T> WsConnection<T> {
 
     /// Whether any buffer is held right now (none while the connection is idle).
     pub fn holds_buffers(&self) -> bool {
-        self.decoder.holds_buffer() || self.outgoing.capacity() > 0
+        self.decoder.holds_buffer() || self.outgoing.capacity() > 0 || self.deflater_bytes() > 0
     }
 
     /// Bytes held for this connection now.
     pub fn held_bytes(&self) -> usize {
-        self.decoder.held_bytes() + self.in_hand + self.outgoing.capacity()
+        self.decoder.held_bytes() + self.in_hand + self.outgoing.capacity() + self.deflater_bytes()
+    }
+
+    fn deflater_bytes(&self) -> usize {
+        self.deflate.as_ref().map_or(0, |d| d.deflater.held_bytes())
+    }
+
+    /// Waiting for the client: lets go of compression state the next message will not need.
+    fn release_idle(&mut self) {
+        self.decoder.release_idle();
+        if let Some(deflate) = self.deflate.as_mut() {
+            deflate.deflater.release();
+        }
+        self.recharge();
     }
 
     fn recharge(&mut self) {
@@ -140,6 +185,12 @@ impl<T: AsyncRead + Unpin> Stream for WsConnection<T> {
                 return Poll::Ready(Some(Err(Refused::ServerMemoryFull.into_protocol_error())));
             }
             let decoded = this.decoder.decode();
+            if let (Some(deflate), Some((wire, payload))) =
+                (this.deflate.as_ref(), this.decoder.take_inflated_sizes())
+            {
+                deflate.counters.in_wire.inc_by(wire as u64);
+                deflate.counters.in_payload.inc_by(payload as u64);
+            }
             this.in_hand = match &decoded {
                 Ok(Some(AggregatedMessage::Text(text))) => text.len(),
                 Ok(Some(AggregatedMessage::Binary(bytes))) => bytes.len(),
@@ -165,6 +216,7 @@ impl<T: AsyncRead + Unpin> Stream for WsConnection<T> {
             let mut chunk = [MaybeUninit::<u8>::uninit(); READ_CHUNK_BYTES];
             let mut read = ReadBuf::uninit(&mut chunk);
             let Poll::Ready(result) = Pin::new(&mut this.io).poll_read(cx, &mut read) else {
+                this.release_idle();
                 if this.must_hear_the_budget(cx) {
                     continue;
                 }
@@ -201,7 +253,15 @@ impl<T: AsyncWrite + Unpin> Sink<Message> for WsConnection<T> {
         if this.cut_off {
             return Err(cut_off());
         }
-        encode(message, &mut this.outgoing);
+        match (message, this.deflate.as_mut()) {
+            (Message::Text(text), Some(deflate)) => {
+                deflate.encode(text.as_bytes(), OpCode::Text, &mut this.outgoing)
+            }
+            (Message::Binary(bytes), Some(deflate)) => {
+                deflate.encode(&bytes, OpCode::Binary, &mut this.outgoing)
+            }
+            (message, _) => encode(message, &mut this.outgoing),
+        }
         this.in_hand = 0;
         this.recharge();
         Ok(())
@@ -247,6 +307,24 @@ impl<T: AsyncWrite + Unpin> Sink<Message> for WsConnection<T> {
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(self.as_mut().poll_flush(cx))?;
         Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+impl Deflate {
+    /// Appends a data message as one frame, compressed (RSV1) if it is at least the threshold
+    /// and compressing is worth it.
+    fn encode(&mut self, payload: &[u8], opcode: OpCode, out: &mut BytesMut) {
+        if payload.len() >= self.threshold_bytes {
+            if let Some(compressed) = self.deflater.compress(payload) {
+                let header_at = out.len();
+                Parser::write_message(&mut *out, compressed, opcode, true, false);
+                out[header_at] |= RSV1;
+                self.counters.out_payload.inc_by(payload.len() as u64);
+                self.counters.out_wire.inc_by(compressed.len() as u64);
+                return;
+            }
+        }
+        Parser::write_message(out, payload, opcode, true, false);
     }
 }
 
@@ -320,7 +398,7 @@ mod tests {
         let (mut client, server) = duplex(64);
         let mut early = masked(1, b"early");
         early.extend(&masked(1, b"partial")[..3]);
-        let mut connection = WsConnection::new(server, &early, LIMITS, unlimited());
+        let mut connection = WsConnection::new(server, &early, LIMITS, unlimited(), None);
         assert_eq!(
             connection.next().await.expect("a message").expect("valid"),
             AggregatedMessage::Text("early".into())
@@ -341,7 +419,7 @@ mod tests {
     #[tokio::test]
     async fn echoes_are_gathered_and_written_on_flush() {
         let (mut client, server) = duplex(1024);
-        let mut connection = WsConnection::new(server, &[], LIMITS, unlimited());
+        let mut connection = WsConnection::new(server, &[], LIMITS, unlimited(), None);
         connection
             .feed(Message::Text("one".into()))
             .await
@@ -361,7 +439,7 @@ mod tests {
     #[tokio::test]
     async fn control_frames_are_cut_to_the_protocol_limit() {
         let (mut client, server) = duplex(1024);
-        let mut connection = WsConnection::new(server, &[], LIMITS, unlimited());
+        let mut connection = WsConnection::new(server, &[], LIMITS, unlimited(), None);
         let reason = CloseReason {
             code: CloseCode::Normal,
             description: Some("é".repeat(100)),
@@ -390,7 +468,7 @@ mod tests {
     async fn a_protocol_error_ends_the_stream() {
         let (_client, server) = duplex(64);
         let unmasked = [0x81, 1, b'x'];
-        let mut connection = WsConnection::new(server, &unmasked, LIMITS, unlimited());
+        let mut connection = WsConnection::new(server, &unmasked, LIMITS, unlimited(), None);
         assert!(connection.next().await.expect("an item").is_err());
         assert!(connection.next().await.is_none());
     }
@@ -415,8 +493,8 @@ mod tests {
         let budget = MemoryBudget::new(160 * 1024, BudgetGauges::default());
         let (mut big_client, big_server) = duplex(1 << 20);
         let (mut small_client, small_server) = duplex(1 << 20);
-        let mut big = WsConnection::new(big_server, &[], MIB_LIMITS, budget.open(None));
-        let mut small = WsConnection::new(small_server, &[], MIB_LIMITS, budget.open(None));
+        let mut big = WsConnection::new(big_server, &[], MIB_LIMITS, budget.open(None), None);
+        let mut small = WsConnection::new(small_server, &[], MIB_LIMITS, budget.open(None), None);
 
         big_client
             .write_all(&frame_start(500_000, 100_000))
@@ -456,7 +534,7 @@ mod tests {
         let budget = MemoryBudget::new(1 << 20, BudgetGauges::default());
         // The client side's buffer is small and never read.
         let (_silent_client, server) = duplex(1024);
-        let mut stuck = WsConnection::new(server, &[], MIB_LIMITS, budget.open(None));
+        let mut stuck = WsConnection::new(server, &[], MIB_LIMITS, budget.open(None), None);
         let echo = Message::Binary(vec![1; 600_000].into());
         let flushed = tokio::time::timeout(Duration::from_millis(50), stuck.send(echo)).await;
         assert!(
