@@ -161,6 +161,7 @@ async fn fragments_are_echoed_as_one_message_with_pings_between() {
     assert_eq!(
         echo,
         Frame {
+            rsv1: false,
             fin: true,
             opcode: TEXT,
             payload: "héllo wörld".as_bytes().to_vec()
@@ -211,6 +212,7 @@ async fn binary_messages_are_not_checked_for_utf8() {
     assert_eq!(
         echo,
         Frame {
+            rsv1: false,
             fin: true,
             opcode: BINARY,
             payload: b"\xff\xfe\xc3".to_vec()

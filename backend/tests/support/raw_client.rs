@@ -29,6 +29,8 @@ pub struct RawClient {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Frame {
     pub fin: bool,
+    /// RSV1: "compressed" under permessage-deflate.
+    pub rsv1: bool,
     pub opcode: u8,
     pub payload: Vec<u8>,
 }
@@ -85,9 +87,15 @@ pub fn upgrade_request(addr: SocketAddr, extra_headers: &str) -> String {
 impl RawClient {
     /// Connects and completes the opening handshake.
     pub async fn connect(addr: SocketAddr) -> RawClient {
+        Self::connect_with(addr, "").await.0
+    }
+
+    /// Connects with `extra_headers` (each ending in CRLF) in the handshake; the client and the
+    /// response head.
+    pub async fn connect_with(addr: SocketAddr, extra_headers: &str) -> (RawClient, String) {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         stream
-            .write_all(upgrade_request(addr, "").as_bytes())
+            .write_all(upgrade_request(addr, extra_headers).as_bytes())
             .await
             .expect("write handshake");
         let mut client = RawClient {
@@ -96,7 +104,7 @@ impl RawClient {
         };
         let head = client.read_until_blank_line().await;
         assert!(head.starts_with("HTTP/1.1 101"), "upgrade refused: {head}");
-        client
+        (client, head)
     }
 
     async fn read_until_blank_line(&mut self) -> String {
@@ -225,6 +233,7 @@ fn decode(bytes: &[u8]) -> Option<(Frame, usize)> {
     Some((
         Frame {
             fin: bytes[0] & 0x80 != 0,
+            rsv1: bytes[0] & 0x40 != 0,
             opcode: bytes[0] & 0x0f,
             payload,
         },
