@@ -667,11 +667,10 @@ mod tests {
 
     /// A decoder that inflates, with the compressor a client would use.
     fn deflating(max_message: usize) -> (MessageDecoder, crate::permessage_deflate::Deflater) {
-        use crate::permessage_deflate::{negotiate, DeflatePolicy, Deflater};
+        use crate::permessage_deflate::{negotiate, DeflatePolicy};
         let agreed = negotiate(["permessage-deflate"], &DeflatePolicy::default()).expect("ok");
-        let decoder =
-            MessageDecoder::new(max_message, max_message).inflating(Inflater::new(&agreed));
-        (decoder, Deflater::new(&agreed))
+        let decoder = MessageDecoder::new(max_message, max_message).inflating(agreed.inflater());
+        (decoder, agreed.deflater())
     }
 
     fn compressed_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {

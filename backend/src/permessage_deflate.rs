@@ -7,10 +7,9 @@
 //! at the message limit: a small message that would inflate past it is refused, never inflated
 //! whole.
 
-mod codec;
 mod negotiation;
 
-pub use codec::{Deflater, InflateError, Inflater};
+pub use ws_deflate::{Deflater, InflateError, Inflater, FAST};
 
 use crate::metrics::DeflateCounters;
 pub use negotiation::{negotiate, Agreed, EXTENSION, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
@@ -49,4 +48,20 @@ pub struct Negotiated {
     pub agreed: Agreed,
     pub threshold_bytes: usize,
     pub counters: DeflateCounters,
+}
+
+impl Agreed {
+    /// Our compressor, as agreed.
+    pub fn deflater(&self) -> Deflater {
+        Deflater::new(
+            self.server_window_bits,
+            self.server_no_context_takeover,
+            FAST,
+        )
+    }
+
+    /// Our inflater for what the client sends, as agreed.
+    pub fn inflater(&self) -> Inflater {
+        Inflater::new(self.client_window_bits, self.client_no_context_takeover)
+    }
 }

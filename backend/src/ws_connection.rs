@@ -31,7 +31,7 @@ use crate::{
     memory_budget::Charge,
     message_decoder::{MessageDecoder, Refused, RSV1},
     metrics::DeflateCounters,
-    permessage_deflate::{Deflater, Inflater, Negotiated},
+    permessage_deflate::{Deflater, Negotiated},
 };
 
 /// Bytes asked for per read. The chunk lives on the stack for the length of one read.
@@ -92,11 +92,11 @@ impl<T> WsConnection<T> {
     ) -> Self {
         let mut decoder = MessageDecoder::new(limits.max_frame_bytes, limits.max_message_bytes);
         if let Some(negotiated) = &deflate {
-            decoder = decoder.inflating(Inflater::new(&negotiated.agreed));
+            decoder = decoder.inflating(negotiated.agreed.inflater());
         }
         let deflate = deflate.map(|negotiated| {
             Box::new(Deflate {
-                deflater: Deflater::new(&negotiated.agreed),
+                deflater: negotiated.agreed.deflater(),
                 threshold_bytes: negotiated.threshold_bytes,
                 counters: negotiated.counters,
             })

@@ -1,13 +1,14 @@
-//! One connection's compressor and inflater: flate2 over zlib-rs with raw deflate streams, framed
-//! as RFC 7692 §7.2 says (each message ends in a sync flush whose 4-byte tail is left off).
+//! permessage-deflate's two halves for one connection (RFC 7692 §7.2): a compressor and an
+//! inflater that stops at a size limit. flate2 over zlib-rs with raw deflate streams; each message
+//! ends in a sync flush whose 4-byte tail is left off the wire.
 //!
 //! Both create their zlib state when a message needs it and drop it on [`Deflater::release`] /
 //! [`Inflater::release`] when the agreement lets them start every message afresh, so an idle
-//! connection holds nothing. Their sizes are zlib's documented figures, for the memory budget.
+//! connection holds nothing. Their sizes are zlib's documented figures, for memory accounting.
+//!
+//! Used by the echo server, the command-line client (`--compress`) and the load generator.
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
-
-use super::Agreed;
 
 /// The end of a sync flush: cut from every compressed message on the wire and put back before
 /// inflating (RFC 7692 §7.2.1, §7.2.2).
@@ -18,7 +19,7 @@ const MIN_GROWTH_BYTES: usize = 4096;
 
 /// zlib level 1, as gorilla/websocket uses: an echo server's CPU goes further at the fastest
 /// level, and JSON-like text still shrinks several times.
-const LEVEL: u32 = 1;
+pub const FAST: u32 = 1;
 
 /// zlib's memory level (its default): 2^(8+9) bytes of hash chains and pending output.
 const MEM_LEVEL_BYTES: usize = 1 << (8 + 9);
@@ -44,11 +45,13 @@ pub struct Inflater {
 }
 
 impl Inflater {
-    pub fn new(agreed: &Agreed) -> Self {
+    /// For a peer compressing with a window of 2^`window_bits` (8-15) that starts every message
+    /// afresh if `no_context_takeover`.
+    pub fn new(window_bits: u8, no_context_takeover: bool) -> Self {
         Inflater {
             // flate2 takes 9-15; an inflater with a bigger window reads any smaller one's output.
-            window_bits: agreed.client_window_bits.max(9),
-            no_context_takeover: agreed.client_no_context_takeover,
+            window_bits: window_bits.clamp(9, 15),
+            no_context_takeover,
             state: None,
             ended: false,
         }
@@ -154,18 +157,22 @@ fn inflate_into(
 pub struct Deflater {
     window_bits: u8,
     no_context_takeover: bool,
+    level: u32,
     state: Option<Compress>,
     scratch: Vec<u8>,
 }
 
 impl Deflater {
-    pub fn new(agreed: &Agreed) -> Self {
+    /// Compresses with a window of at most 2^`window_bits` (8-15) at zlib `level` (0-9),
+    /// starting every message afresh if `no_context_takeover`.
+    pub fn new(window_bits: u8, no_context_takeover: bool, level: u32) -> Self {
         Deflater {
             // zlib cannot make a raw stream with a 256-byte window; with 512 its matches reach
             // at most 512 - 262 = 250 bytes back, which a 256-byte window reads (zlib's own
             // deflateInit2 makes the same substitution).
-            window_bits: agreed.server_window_bits.max(9),
-            no_context_takeover: agreed.server_no_context_takeover,
+            window_bits: window_bits.clamp(9, 15),
+            no_context_takeover,
+            level: level.min(9),
             state: None,
             scratch: Vec::new(),
         }
@@ -174,9 +181,9 @@ impl Deflater {
     /// The message compressed, tail left off, or `None` to send it as it is: when compressing
     /// did not make it smaller and no shared context forces us to send what the compressor saw.
     pub fn compress(&mut self, payload: &[u8]) -> Option<&[u8]> {
-        let window_bits = self.window_bits;
+        let (window_bits, level) = (self.window_bits, self.level);
         let state = self.state.get_or_insert_with(|| {
-            Compress::new_with_window_bits(Compression::new(LEVEL), false, window_bits)
+            Compress::new_with_window_bits(Compression::new(level), false, window_bits)
         });
         self.scratch.clear();
         self.scratch.reserve(payload.len() / 2 + 64);
@@ -230,14 +237,13 @@ impl Deflater {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::permessage_deflate::{negotiate, DeflatePolicy};
 
-    fn agreed(offer: &str, context_takeover: bool) -> Agreed {
-        let policy = DeflatePolicy {
-            context_takeover,
-            ..DeflatePolicy::default()
-        };
-        negotiate([offer], &policy).expect("agreed")
+    /// A compressor and an inflater for the same stream, 32 KiB windows.
+    fn pair(context_takeover: bool) -> (Deflater, Inflater) {
+        (
+            Deflater::new(15, !context_takeover, FAST),
+            Inflater::new(15, !context_takeover),
+        )
     }
 
     fn json_like(n: usize) -> Vec<u8> {
@@ -262,8 +268,7 @@ mod tests {
     #[test]
     fn messages_round_trip_with_and_without_context_takeover() {
         for takeover in [false, true] {
-            let agreed = agreed("permessage-deflate", takeover);
-            let (mut deflater, mut inflater) = (Deflater::new(&agreed), Inflater::new(&agreed));
+            let (mut deflater, mut inflater) = pair(takeover);
             let message = json_like(200);
             let first = round_trip(&mut deflater, &mut inflater, &message);
             let second = round_trip(&mut deflater, &mut inflater, &message);
@@ -281,14 +286,13 @@ mod tests {
 
     #[test]
     fn a_bomb_stops_at_the_limit_without_growing_past_it() {
-        let agreed = agreed("permessage-deflate", false);
-        let mut deflater = Deflater::new(&agreed);
+        let (mut deflater, _) = pair(false);
         let bomb = deflater
             .compress(&vec![0; 10 << 20])
             .expect("shrinks")
             .to_vec();
         assert!(bomb.len() * 50 < 10 << 20, "{}", bomb.len());
-        let mut inflater = Inflater::new(&agreed);
+        let mut inflater = Inflater::new(15, true);
         let mut out = Vec::new();
         let limit = 1 << 20;
         assert_eq!(
@@ -298,7 +302,7 @@ mod tests {
         assert!(out.capacity() <= limit + 1, "{}", out.capacity());
 
         // Exactly at the limit is fine.
-        let mut inflater = Inflater::new(&agreed);
+        let mut inflater = Inflater::new(15, true);
         let at_limit = deflater
             .compress(&vec![0; limit])
             .expect("shrinks")
@@ -313,8 +317,7 @@ mod tests {
 
     #[test]
     fn garbage_is_corrupt_not_a_panic() {
-        let agreed = agreed("permessage-deflate", false);
-        let mut inflater = Inflater::new(&agreed);
+        let mut inflater = Inflater::new(15, true);
         let mut out = Vec::new();
         let result = inflater
             .inflate(&[0xff; 64], &mut out, 1024)
@@ -337,24 +340,22 @@ mod tests {
                 (x >> 24) as u8
             })
             .collect();
-        let mut alone = Deflater::new(&agreed("permessage-deflate", false));
+        let mut alone = Deflater::new(15, true, FAST);
         assert!(alone.compress(&noise).is_none());
-        let mut kept = Deflater::new(&agreed("permessage-deflate", true));
+        let mut kept = Deflater::new(15, false, FAST);
         assert!(kept.compress(&noise).is_some(), "the client must see it");
     }
 
     #[test]
     fn release_drops_state_only_when_messages_stand_alone() {
-        let alone = agreed("permessage-deflate", false);
-        let (mut deflater, mut inflater) = (Deflater::new(&alone), Inflater::new(&alone));
+        let (mut deflater, mut inflater) = pair(false);
         round_trip(&mut deflater, &mut inflater, &json_like(50));
         assert!(deflater.held_bytes() > 100_000 && inflater.held_bytes() > 30_000);
         deflater.release();
         inflater.release();
         assert_eq!((deflater.held_bytes(), inflater.held_bytes()), (0, 0));
 
-        let kept = agreed("permessage-deflate", true);
-        let (mut deflater, mut inflater) = (Deflater::new(&kept), Inflater::new(&kept));
+        let (mut deflater, mut inflater) = pair(true);
         round_trip(&mut deflater, &mut inflater, &json_like(50));
         deflater.release();
         inflater.release();
@@ -364,8 +365,7 @@ mod tests {
 
     #[test]
     fn a_small_window_is_used_when_asked() {
-        let small = agreed("permessage-deflate; server_max_window_bits=8", false);
-        let mut deflater = Deflater::new(&small);
+        let mut deflater = Deflater::new(8, true, FAST);
         assert!(deflater.held_bytes() == 0);
         deflater.compress(&json_like(100)).expect("shrinks");
         assert_eq!(
