@@ -25,6 +25,7 @@ use url::Url;
         client --url wss://echo.example.org/ws --ca my-ca.pem\n  \
         client --url wss://localhost:8443/echo --insecure     (self-signed test servers)\n  \
         client -H 'Authorization: Bearer x' --subprotocol chat --origin http://localhost:8080\n  \
+        client --compress --json                 offer permessage-deflate, show wire sizes\n  \
         client --reconnect --reconnect-limit 10   retry with backoff when the connection drops\n\n\
         Output: --timestamps, --quiet (only what arrives), --json (one object per event).\n\n\
         Exit status: 0 normal end (Ctrl-C, end of input, --count reached, server closed with 1000),\n\
@@ -80,6 +81,13 @@ pub struct Args {
     /// Origin header to send, as a browser page from that origin would.
     #[arg(long, value_name = "ORIGIN")]
     pub origin: Option<String>,
+
+    /// Offer permessage-deflate (RFC 7692), optionally with parameters separated by `;` (e.g.
+    /// "server_no_context_takeover; server_max_window_bits=10"); prints what the server agreed,
+    /// and with --json each message's wire size beside its size.
+    #[arg(long, value_name = "PARAMS", num_args = 0..=1,
+          default_missing_value = crate::compression::DEFAULT_OFFER_PARAMS)]
+    pub compress: Option<String>,
 
     /// Ping the server this often and print each pong's round-trip time.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]

@@ -1,5 +1,6 @@
-//! Opens the WebSocket: the handshake request (subprotocols, headers, origin), TLS for wss://
-//! (system roots, --ca, --insecure) and the connect timeout.
+//! Opens the WebSocket: TCP, TLS for wss:// (system roots, --ca, --insecure), the
+//! permessage-deflate layer (`--compress`), the handshake request (subprotocols, headers,
+//! origin, extensions) and the connect timeout over all of it.
 
 use std::{sync::Arc, time::Duration};
 
@@ -10,22 +11,35 @@ use rustls::{
 };
 use rustls_pki_types::{pem::PemObject, CertificateDer, ServerName, UnixTime};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 use tokio_tungstenite::{
-    connect_async_tls_with_config,
+    client_async_with_config,
     tungstenite::{client::IntoClientRequest, error::ProtocolError, http::HeaderValue, Error},
-    Connector, MaybeTlsStream, WebSocketStream,
+    MaybeTlsStream, WebSocketStream,
 };
 use url::Url;
 
-use crate::args::Args;
+use crate::{
+    args::Args,
+    compression::{Offer, SharedReport},
+    deflate_stream::DeflateStream,
+};
 
-pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Socket = WebSocketStream<DeflateStream<MaybeTlsStream<TcpStream>>>;
+
+/// An open connection: the socket, the agreed subprotocol, and what compression reports.
+pub struct Connected {
+    pub socket: Socket,
+    pub protocol: Option<String>,
+    pub compression: SharedReport,
+}
 
 /// Everything needed to (re)connect, prepared once from the flags.
 pub struct Dialer {
     url: Url,
     args_headers: Vec<(String, HeaderValue)>,
     tls: Option<Arc<ClientConfig>>,
+    offer: Option<Offer>,
     timeout: Duration,
 }
 
@@ -46,6 +60,12 @@ impl Dialer {
                 .map_err(|_| format!("--origin `{origin}` is not a valid header value"))?;
             headers.push(("origin".into(), origin));
         }
+        let offer = args.compress.as_deref().map(Offer::parse).transpose()?;
+        if let Some(offer) = &offer {
+            let value = HeaderValue::from_str(&offer.header)
+                .map_err(|_| "--compress parameters must be plain text".to_owned())?;
+            headers.push(("sec-websocket-extensions".into(), value));
+        }
         let tls = (url.scheme() == "wss")
             .then(|| tls_config(args))
             .transpose()?
@@ -54,6 +74,7 @@ impl Dialer {
             url,
             args_headers: headers,
             tls,
+            offer,
             timeout: args.connect_timeout,
         })
     }
@@ -63,7 +84,7 @@ impl Dialer {
     }
 
     /// Connects and completes the handshake; the error is one line saying what failed.
-    pub async fn connect(&self) -> Result<(Socket, Option<String>), String> {
+    pub async fn connect(&self) -> Result<Connected, String> {
         let mut request = self
             .url
             .as_str()
@@ -75,27 +96,61 @@ impl Dialer {
                 .map_err(|_| format!("bad header name {name}"))?;
             request.headers_mut().append(name, value.clone());
         }
-        let connector = self.tls.clone().map(Connector::Rustls);
-        let attempt = connect_async_tls_with_config(request, None, false, connector);
+        let compression = SharedReport::default();
+        let attempt = async {
+            let stream = self.open_stream().await?;
+            let layered = DeflateStream::new(stream, self.offer.clone(), compression.clone());
+            client_async_with_config(request, layered, None)
+                .await
+                .map_err(|error| describe(&error))
+        };
         match tokio::time::timeout(self.timeout, attempt).await {
             Err(_) => Err(format!(
                 "could not connect to {}: no answer within {:?} (--connect-timeout)",
                 self.url, self.timeout
             )),
-            Ok(Err(error)) => Err(format!(
-                "could not connect to {}: {}",
-                self.url,
-                describe(&error)
-            )),
+            Ok(Err(why)) => Err(format!("could not connect to {}: {why}", self.url)),
             Ok(Ok((socket, response))) => {
                 let protocol = response
                     .headers()
                     .get("sec-websocket-protocol")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
-                Ok((socket, protocol))
+                Ok(Connected {
+                    socket,
+                    protocol,
+                    compression,
+                })
             }
         }
+    }
+
+    /// TCP to the URL's host, and TLS over it for wss://.
+    async fn open_stream(&self) -> Result<MaybeTlsStream<TcpStream>, String> {
+        let host = self
+            .url
+            .host_str()
+            .ok_or_else(|| format!("{} has no host", self.url))?;
+        let port = self
+            .url
+            .port_or_known_default()
+            .ok_or_else(|| format!("{} has no port", self.url))?;
+        let tcp = TcpStream::connect(format!("{host}:{port}"))
+            .await
+            .map_err(|error| describe_io(&error))?;
+        // A tester's round trips should not wait on Nagle's algorithm.
+        let _ = tcp.set_nodelay(true);
+        let Some(tls) = &self.tls else {
+            return Ok(MaybeTlsStream::Plain(tcp));
+        };
+        let name = ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']'))
+            .map_err(|error| format!("{host} is not a name TLS can check: {error}"))?
+            .to_owned();
+        TlsConnector::from(Arc::clone(tls))
+            .connect(name, tcp)
+            .await
+            .map(MaybeTlsStream::Rustls)
+            .map_err(|error| format!("TLS failed: {error}{TLS_HINT}"))
     }
 }
 
@@ -116,17 +171,22 @@ fn describe(error: &Error) -> String {
                 response.status()
             )
         }
-        Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            format!("{io}. Is the echo server running? (cargo run -p backend)")
-        }
-        Error::Io(io) if io.to_string().contains("certificate") => {
-            format!("TLS failed: {io}{TLS_HINT}")
-        }
+        Error::Io(io) => describe_io(io),
         Error::Tls(tls) => format!("TLS failed: {tls}{TLS_HINT}"),
         Error::Protocol(ProtocolError::SecWebSocketSubProtocolError(_)) => {
             format!("{error}: the server accepted none of the --subprotocol values offered")
         }
         other => other.to_string(),
+    }
+}
+
+fn describe_io(io: &std::io::Error) -> String {
+    match io.kind() {
+        std::io::ErrorKind::ConnectionRefused => {
+            format!("{io}. Is the echo server running? (cargo run -p backend)")
+        }
+        _ if io.to_string().contains("certificate") => format!("TLS failed: {io}{TLS_HINT}"),
+        _ => io.to_string(),
     }
 }
 

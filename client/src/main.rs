@@ -14,7 +14,9 @@
 
 mod args;
 mod backoff;
+mod compression;
 mod connect;
+mod deflate_stream;
 mod input;
 mod output;
 mod payload;
@@ -104,12 +106,20 @@ async fn main() -> ExitCode {
     loop {
         printer.notice("connecting", format!("connecting to {}", dialer.url()));
         let problem = match dialer.connect().await {
-            Ok((socket, protocol)) => {
+            Ok(connected) => {
                 failures = 0;
-                if let Some(protocol) = protocol {
+                if let Some(protocol) = connected.protocol {
                     printer.notice("open", format!("subprotocol: {protocol}"));
                 }
-                match session::run(socket, &mut commands, &mut printer, &options).await {
+                if args.compress.is_some() {
+                    let agreed = connected.compression.with(|r| r.agreement.clone());
+                    printer.compression(agreed.as_ref().map(|a| a.header.as_str()));
+                }
+                let socket = connected.socket;
+                let compression = connected.compression;
+                match session::run(socket, &compression, &mut commands, &mut printer, &options)
+                    .await
+                {
                     Outcome::Done(code) => return ExitCode::from(code),
                     outcome => (describe(&outcome), outcome.exit_code()),
                 }

@@ -105,11 +105,31 @@ impl Printer {
         }
     }
 
-    pub fn received(&mut self, body: Body<'_>, rtt: Option<Duration>) {
+    /// What came of `--compress`: the server's answer, or `None` if it declined.
+    pub fn compression(&mut self, agreed: Option<&str>) {
+        if self.json {
+            self.event(json!({ "event": "compression", "agreed": agreed }));
+        } else if !self.quiet {
+            match agreed {
+                Some(answer) => self.line(format!("compression: {answer}")),
+                None => self.line(
+                    "compression: the server declined permessage-deflate; messages go uncompressed"
+                        .to_owned(),
+                ),
+            }
+        }
+    }
+
+    /// A message that arrived; `wire_size` is its payload as it came over the wire (compressed)
+    /// when compression was agreed.
+    pub fn received(&mut self, body: Body<'_>, rtt: Option<Duration>, wire_size: Option<usize>) {
         if self.json {
             let (key, data) = body.json_data();
             let mut event = json!({ "event": "recv", "direction": "in", "type": body.kind(), "size": body.size() });
             event[key] = data;
+            if let Some(wire_size) = wire_size {
+                event["wire_size"] = json!(wire_size);
+            }
             if let Some(rtt) = rtt {
                 event["rtt_ms"] = json!(millis(rtt));
             }
@@ -119,11 +139,14 @@ impl Printer {
         }
     }
 
-    pub fn sent(&mut self, body: Body<'_>) {
+    pub fn sent(&mut self, body: Body<'_>, wire_size: Option<usize>) {
         if self.json {
             let (key, data) = body.json_data();
             let mut event = json!({ "event": "send", "direction": "out", "type": body.kind(), "size": body.size() });
             event[key] = data;
+            if let Some(wire_size) = wire_size {
+                event["wire_size"] = json!(wire_size);
+            }
             self.event(event);
         }
     }

@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::{
 };
 
 use crate::{
+    compression::SharedReport,
     connect::Socket,
     input::Command,
     output::{Body, Printer},
@@ -70,6 +71,7 @@ struct InFlight {
 
 pub async fn run(
     mut socket: Socket,
+    compression: &SharedReport,
     commands: &mut Receiver<Command>,
     printer: &mut Printer,
     options: &Options,
@@ -102,11 +104,13 @@ pub async fn run(
             frame = socket.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
                     let rtt = in_flight.messages.pop_front().map(|sent| sent.elapsed());
-                    printer.received(Body::Text(text.as_str()), rtt);
+                    let wire = compression.with(|r| r.received.pop_front());
+                    printer.received(Body::Text(text.as_str()), rtt, wire);
                 }
                 Some(Ok(Message::Binary(bytes))) => {
                     let rtt = in_flight.messages.pop_front().map(|sent| sent.elapsed());
-                    printer.received(Body::Binary(&bytes), rtt);
+                    let wire = compression.with(|r| r.received.pop_front());
+                    printer.received(Body::Binary(&bytes), rtt, wire);
                 }
                 Some(Ok(Message::Pong(payload))) => {
                     let id = payload.as_ref().try_into().map(u64::from_be_bytes).ok();
@@ -143,16 +147,19 @@ pub async fn run(
             }
             command = commands.recv(), if !input_done => match command {
                 Some(Command::Send(message)) => {
+                    in_flight.messages.push_back(Instant::now());
+                    // Sent (and compressed, if agreed) before it is printed, so its wire size
+                    // is known.
+                    if let Err(error) = socket.send(message.clone()).await {
+                        return Outcome::Lost(format!("could not send: {error}"));
+                    }
                     let body = match &message {
                         Message::Binary(bytes) => Body::Binary(bytes),
                         Message::Text(text) => Body::Text(text.as_str()),
                         _ => Body::Text(""),
                     };
-                    printer.sent(body);
-                    in_flight.messages.push_back(Instant::now());
-                    if let Err(error) = socket.send(message).await {
-                        return Outcome::Lost(format!("could not send: {error}"));
-                    }
+                    let wire = compression.with(|r| r.sent.pop_front());
+                    printer.sent(body, wire);
                 }
                 Some(Command::Ping) => {
                     if let Err(error) = send_ping(&mut socket, &mut in_flight).await {

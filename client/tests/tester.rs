@@ -283,6 +283,7 @@ fn json_has_one_event_per_line_with_round_trip_times() {
         recv["rtt_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
         "{recv}"
     );
+    assert!(recv.get("wire_size").is_none(), "no compression offered");
     assert!(events
         .iter()
         .all(|e| e["time"].as_str().is_some_and(|t| t.ends_with('Z'))));
@@ -443,6 +444,121 @@ fn wss_with_a_self_signed_certificate_needs_ca_or_insecure() {
     let (code, lines, stderr) = run_piped(&["--url", &url, "--insecure", "--quiet"], b"secret\n");
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(lines, ["recv: secret"]);
+
+    // Compression sits under the TLS-decrypted stream.
+    let long = format!("{}\n", "secret ".repeat(100).trim_end());
+    let (code, lines, stderr) = run_piped(
+        &["--url", &url, "--insecure", "--quiet", "--compress"],
+        long.as_bytes(),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(lines, [format!("recv: {}", long.trim_end())]);
+}
+
+/// `GET /metrics` from the backend, as text.
+fn metrics(addr: std::net::SocketAddr) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("request");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("response");
+    text
+}
+
+fn counter(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+}
+
+#[test]
+fn compress_shows_the_agreement_and_wire_sizes_the_server_counts_too() {
+    let backend = backend();
+    let record = |i: usize| format!("{{\"id\":{i},\"name\":\"user-{i}\",\"active\":true}}");
+    let big: String = (0..60).map(record).collect::<Vec<_>>().join(",");
+    let input = format!("[{big}]\n{{\"another\":[{big}]}}\nshort\n");
+    let (code, lines, stderr) = run_piped(
+        &["--addr", &backend.addr.to_string(), "--compress", "--json"],
+        input.as_bytes(),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let events: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let agreed = events
+        .iter()
+        .find(|e| e["event"] == "compression")
+        .expect("a compression event");
+    assert!(
+        agreed["agreed"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("permessage-deflate")),
+        "{agreed}"
+    );
+    // Sizes of the messages that went compressed, each way, as the client reports them.
+    let mut compressed = [0u64; 2];
+    for (at, event) in ["send", "recv"].into_iter().enumerate() {
+        let mine: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == event).collect();
+        assert_eq!(mine.len(), 3, "{lines:?}");
+        for e in &mine {
+            let (size, wire) = (e["size"].as_u64(), e["wire_size"].as_u64());
+            let (Some(size), Some(wire)) = (size, wire) else {
+                panic!("{event} without sizes: {e}");
+            };
+            if size > 100 {
+                assert!(wire * 4 < size, "{event}: {wire} of {size} on the wire");
+                compressed[at] += wire;
+            } else {
+                assert_eq!(wire, size, "a short message goes as it is: {e}");
+            }
+        }
+        assert_eq!(mine[2]["data"], "short");
+    }
+    // The server counted the same bytes on its side of the wire.
+    let metrics = metrics(backend.addr);
+    assert_eq!(
+        counter(
+            &metrics,
+            r#"echo_deflate_bytes_total{direction="in",stage="wire"}"#
+        ),
+        compressed[0]
+    );
+    assert_eq!(
+        counter(
+            &metrics,
+            r#"echo_deflate_bytes_total{direction="out",stage="wire"}"#
+        ),
+        compressed[1]
+    );
+}
+
+#[test]
+fn compress_against_a_server_that_declines_says_so_and_still_echoes() {
+    let mut config = Config::listening_on("127.0.0.1:0");
+    config.permessage_deflate = backend::config::Switch::Off;
+    let backend = server::start_in_background(config).expect("backend starts");
+    let (code, lines, stderr) = run_piped(
+        &["--addr", &backend.addr.to_string(), "--compress"],
+        b"plain as ever\n",
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        lines[1..],
+        [
+            "compression: the server declined permessage-deflate; messages go uncompressed",
+            "recv: plain as ever"
+        ]
+    );
+
+    let (code, _, stderr) = run_piped(
+        &["--addr", &backend.addr.to_string(), "--compress", "turbo"],
+        b"x\n",
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--compress: `turbo`"), "{stderr}");
 }
 
 #[test]

@@ -1,0 +1,486 @@
+//! permessage-deflate under tungstenite, which has none: a layer between tungstenite and the
+//! socket. It passes the handshake through untouched, reading the server's answer from the
+//! response head on the way; once the extension is agreed it compresses the data frames
+//! tungstenite writes (setting RSV1) and inflates the compressed frames the server sends
+//! (clearing it), so tungstenite only ever sees plain frames. Without `--compress` it is not in
+//! the way at all: every call goes straight to the socket.
+
+use std::{
+    io,
+    pin::Pin,
+    task::{ready, Context, Poll},
+};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use ws_deflate::{Deflater, InflateError, Inflater};
+
+use crate::compression::{read_answer, Offer, SharedReport};
+
+/// Largest message the server may send compressed, inflated: tungstenite's own message limit.
+pub const MAX_INFLATED_BYTES: usize = 64 << 20;
+
+/// zlib's default level: what browsers use, so the sizes shown are the ones a page would see.
+const LEVEL: u32 = 6;
+
+/// Unwritten bytes past which a write waits for the socket.
+const WRITE_HIGH_WATER_BYTES: usize = 256 * 1024;
+
+const RSV1: u8 = 0x40;
+
+pub struct DeflateStream<S> {
+    inner: S,
+    offer: Option<Offer>,
+    report: SharedReport,
+    codec: Option<Codec>,
+    read: ReadSide,
+    write: WriteSide,
+}
+
+/// Both halves of the agreed compression.
+struct Codec {
+    deflater: Deflater,
+    inflater: Inflater,
+}
+
+#[derive(Default)]
+struct ReadSide {
+    head_done: bool,
+    /// From the socket, not yet looked at.
+    raw: Vec<u8>,
+    /// For tungstenite, from `ready_at` on.
+    ready: Vec<u8>,
+    ready_at: usize,
+    /// A fragmented message under way.
+    message: Option<Incoming>,
+    eof: bool,
+}
+
+struct Incoming {
+    opcode: u8,
+    compressed: bool,
+    wire_bytes: usize,
+    /// The compressed fragments so far (empty for a plain message: its frames pass through).
+    collected: Vec<u8>,
+}
+
+#[derive(Default)]
+struct WriteSide {
+    head_done: bool,
+    /// From tungstenite, not yet a whole frame.
+    pending: Vec<u8>,
+    /// For the socket, from `out_at` on.
+    out: Vec<u8>,
+    out_at: usize,
+}
+
+/// A frame header, once all of it is in.
+struct Header {
+    fin: bool,
+    rsv1: bool,
+    opcode: u8,
+    mask: Option<[u8; 4]>,
+    payload_bytes: usize,
+    header_bytes: usize,
+}
+
+impl<S> DeflateStream<S> {
+    /// `offer`: what `--compress` offers, if given; `report` hears what is agreed and the wire
+    /// size of each data message.
+    pub fn new(inner: S, offer: Option<Offer>, report: SharedReport) -> Self {
+        DeflateStream {
+            inner,
+            offer,
+            report,
+            codec: None,
+            read: ReadSide::default(),
+            write: WriteSide::default(),
+        }
+    }
+
+    /// Looks at what arrived: the response head first, then whole frames.
+    fn process_incoming(&mut self) -> io::Result<()> {
+        if !self.read.head_done {
+            let Some(end) = find_head_end(&self.read.raw) else {
+                return Ok(());
+            };
+            let head: Vec<u8> = self.read.raw.drain(..end).collect();
+            self.agree(&String::from_utf8_lossy(&head))?;
+            self.read.ready.extend_from_slice(&head);
+            self.read.head_done = true;
+        }
+        let Some(codec) = self.codec.as_mut() else {
+            let raw = std::mem::take(&mut self.read.raw);
+            self.read.ready.extend_from_slice(&raw);
+            return Ok(());
+        };
+        let raw = std::mem::take(&mut self.read.raw);
+        let mut used = 0;
+        let result = loop {
+            let Some(header) = parse_header(&raw[used..]) else {
+                break Ok(());
+            };
+            let end = used + header.header_bytes + header.payload_bytes;
+            if raw.len() < end {
+                break Ok(());
+            }
+            let frame = &raw[used..end];
+            let payload = &frame[header.header_bytes..];
+            let read = &mut self.read;
+            match (header.opcode, read.message.as_mut()) {
+                (1 | 2, None) if header.rsv1 && header.mask.is_none() => {
+                    let mut message = Incoming {
+                        opcode: header.opcode,
+                        compressed: true,
+                        wire_bytes: 0,
+                        collected: Vec::new(),
+                    };
+                    message.add(payload);
+                    if header.fin {
+                        if let Err(error) = deliver(codec, message, &mut read.ready, &self.report) {
+                            break Err(error);
+                        }
+                    } else {
+                        read.message = Some(message);
+                    }
+                }
+                (1 | 2, None) => {
+                    read.ready.extend_from_slice(frame);
+                    if header.fin {
+                        self.report
+                            .with(|r| r.received.push_back(header.payload_bytes));
+                    } else {
+                        read.message = Some(Incoming {
+                            opcode: header.opcode,
+                            compressed: false,
+                            wire_bytes: header.payload_bytes,
+                            collected: Vec::new(),
+                        });
+                    }
+                }
+                (0, Some(message)) if message.compressed && !header.rsv1 => {
+                    message.add(payload);
+                    if let Some(whole) = read.message.take_if(|_| header.fin) {
+                        if let Err(error) = deliver(codec, whole, &mut read.ready, &self.report) {
+                            break Err(error);
+                        }
+                    }
+                }
+                (0, Some(message)) => {
+                    message.wire_bytes += header.payload_bytes;
+                    read.ready.extend_from_slice(frame);
+                    if header.fin {
+                        let wire = message.wire_bytes;
+                        self.report.with(|r| r.received.push_back(wire));
+                        read.message = None;
+                    }
+                }
+                // Control frames, and anything broken: tungstenite judges them as they are.
+                _ => read.ready.extend_from_slice(frame),
+            }
+            used = end;
+        };
+        self.read.raw = raw;
+        self.read.raw.drain(..used);
+        result
+    }
+
+    /// Reads the server's answer from the response head and sets up compression if agreed.
+    fn agree(&mut self, head: &str) -> io::Result<()> {
+        let Some(offer) = &self.offer else {
+            return Ok(());
+        };
+        if !head.starts_with("HTTP/1.1 101") {
+            // A refusal: tungstenite reports it.
+            return Ok(());
+        }
+        let agreement = read_answer(head, offer).map_err(io::Error::other)?;
+        if let Some(agreed) = &agreement {
+            self.codec = Some(Codec {
+                deflater: Deflater::new(
+                    agreed.client_window_bits,
+                    agreed.client_no_context_takeover,
+                    LEVEL,
+                ),
+                inflater: Inflater::new(
+                    agreed.server_window_bits,
+                    agreed.server_no_context_takeover,
+                ),
+            });
+        }
+        self.report.with(|r| r.agreement = agreement);
+        Ok(())
+    }
+
+    /// Looks at what tungstenite wrote: the request head first, then whole frames.
+    fn process_outgoing(&mut self) {
+        let write = &mut self.write;
+        if !write.head_done {
+            let Some(end) = find_head_end(&write.pending) else {
+                return;
+            };
+            write.out.extend(write.pending.drain(..end));
+            write.head_done = true;
+        }
+        let Some(codec) = self.codec.as_mut() else {
+            write.out.append(&mut write.pending);
+            return;
+        };
+        let mut used = 0;
+        while let Some(header) = parse_header(&write.pending[used..]) {
+            let end = used + header.header_bytes + header.payload_bytes;
+            if write.pending.len() < end {
+                break;
+            }
+            let frame = &write.pending[used..end];
+            match header.mask {
+                // A whole data message: compressed if that makes it smaller.
+                Some(mask) if header.fin && !header.rsv1 && matches!(header.opcode, 1 | 2) => {
+                    let payload = unmask(&frame[header.header_bytes..], mask);
+                    let wire_bytes = match codec.deflater.compress(&payload) {
+                        Some(compressed) => {
+                            let compressed = unmask(compressed, mask);
+                            write_frame(
+                                &mut write.out,
+                                header.opcode | RSV1,
+                                Some(mask),
+                                &compressed,
+                            );
+                            compressed.len()
+                        }
+                        None => {
+                            write.out.extend_from_slice(frame);
+                            header.payload_bytes
+                        }
+                    };
+                    self.report.with(|r| r.sent.push_back(wire_bytes));
+                }
+                _ => write.out.extend_from_slice(frame),
+            }
+            used = end;
+        }
+        write.pending.drain(..used);
+    }
+}
+
+impl<S: AsyncWrite + Unpin> DeflateStream<S> {
+    /// Writes out what is waiting for the socket.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let write = &mut self.write;
+        while write.out_at < write.out.len() {
+            let written =
+                ready!(Pin::new(&mut self.inner).poll_write(cx, &write.out[write.out_at..]))?;
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            write.out_at += written;
+        }
+        write.out.clear();
+        write.out_at = 0;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Incoming {
+    fn add(&mut self, payload: &[u8]) {
+        self.wire_bytes += payload.len();
+        self.collected.extend_from_slice(payload);
+    }
+}
+
+/// Inflates a whole compressed message and hands it on as one plain frame.
+fn deliver(
+    codec: &mut Codec,
+    message: Incoming,
+    ready: &mut Vec<u8>,
+    report: &SharedReport,
+) -> io::Result<()> {
+    let mut inflated = Vec::new();
+    codec
+        .inflater
+        .inflate(&message.collected, &mut inflated, MAX_INFLATED_BYTES)
+        .and_then(|()| codec.inflater.finish(&mut inflated, MAX_INFLATED_BYTES))
+        .map_err(|error| match error {
+            InflateError::TooBig => io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "a compressed message from the server inflates past {} MiB",
+                    MAX_INFLATED_BYTES >> 20
+                ),
+            ),
+            InflateError::Corrupt(why) => io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the server sent invalid compressed data ({why})"),
+            ),
+        })?;
+    codec.inflater.release();
+    write_frame(ready, message.opcode, None, &inflated);
+    report.with(|r| r.received.push_back(message.wire_bytes));
+    Ok(())
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for DeflateStream<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.offer.is_none() {
+            return Pin::new(&mut this.inner).poll_read(cx, buf);
+        }
+        loop {
+            let read = &mut this.read;
+            if read.ready_at < read.ready.len() {
+                let n = buf.remaining().min(read.ready.len() - read.ready_at);
+                buf.put_slice(&read.ready[read.ready_at..read.ready_at + n]);
+                read.ready_at += n;
+                if read.ready_at == read.ready.len() {
+                    read.ready.clear();
+                    read.ready_at = 0;
+                }
+                return Poll::Ready(Ok(()));
+            }
+            if read.eof {
+                // What is left is not a whole frame: tungstenite reports the broken end.
+                let rest = std::mem::take(&mut read.raw);
+                if rest.is_empty() {
+                    return Poll::Ready(Ok(()));
+                }
+                read.ready = rest;
+                continue;
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            let mut chunk_buf = ReadBuf::new(&mut chunk);
+            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut chunk_buf))?;
+            if chunk_buf.filled().is_empty() {
+                read.eof = true;
+            } else {
+                read.raw.extend_from_slice(chunk_buf.filled());
+                this.process_incoming()?;
+            }
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for DeflateStream<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.offer.is_none() {
+            return Pin::new(&mut this.inner).poll_write(cx, buf);
+        }
+        if this.write.out.len() - this.write.out_at > WRITE_HIGH_WATER_BYTES {
+            ready!(this.poll_drain(cx))?;
+        }
+        this.write.pending.extend_from_slice(buf);
+        this.process_outgoing();
+        // Out as far as the socket takes it now; poll_flush does the rest.
+        if let Poll::Ready(Err(error)) = this.poll_drain(cx) {
+            return Poll::Ready(Err(error));
+        }
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_drain(cx))?;
+        Pin::new(&mut this.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_drain(cx))?;
+        Pin::new(&mut this.inner).poll_shutdown(cx)
+    }
+}
+
+/// Where an HTTP head ends (after its blank line), once it is all in.
+fn find_head_end(bytes: &[u8]) -> Option<usize> {
+    bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| at + 4)
+}
+
+fn parse_header(bytes: &[u8]) -> Option<Header> {
+    let (&first, &second) = (bytes.first()?, bytes.get(1)?);
+    let (payload_bytes, mut header_bytes) = match second & 0x7f {
+        126 => (
+            u64::from(u16::from_be_bytes(bytes.get(2..4)?.try_into().ok()?)),
+            4,
+        ),
+        127 => (u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?), 10),
+        short => (u64::from(short), 2),
+    };
+    let mask = if second & 0x80 != 0 {
+        let key: [u8; 4] = bytes.get(header_bytes..header_bytes + 4)?.try_into().ok()?;
+        header_bytes += 4;
+        Some(key)
+    } else {
+        None
+    };
+    Some(Header {
+        fin: first & 0x80 != 0,
+        rsv1: first & RSV1 != 0,
+        opcode: first & 0x0f,
+        mask,
+        // Past what fits, a frame can never be whole: tungstenite will refuse its size first.
+        payload_bytes: usize::try_from(payload_bytes).unwrap_or(usize::MAX / 2),
+        header_bytes,
+    })
+}
+
+/// Unmasks, or masks: the same XOR.
+fn unmask(bytes: &[u8], mask: [u8; 4]) -> Vec<u8> {
+    bytes
+        .iter()
+        .enumerate()
+        .map(|(i, byte)| byte ^ mask[i % 4])
+        .collect()
+}
+
+/// Appends a final frame: `first_bits` are the opcode and reserved bits; masked if `mask`.
+fn write_frame(out: &mut Vec<u8>, first_bits: u8, mask: Option<[u8; 4]>, masked_payload: &[u8]) {
+    out.push(0x80 | first_bits);
+    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
+    match masked_payload.len() {
+        len @ 0..=125 => out.push(mask_bit | len as u8),
+        len @ 126..=0xffff => {
+            out.push(mask_bit | 126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            out.push(mask_bit | 127);
+            out.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    if let Some(mask) = mask {
+        out.extend_from_slice(&mask);
+    }
+    out.extend_from_slice(masked_payload);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_of_every_length_form_are_read() {
+        let mut out = Vec::new();
+        write_frame(&mut out, 1 | RSV1, Some([1, 2, 3, 4]), &[0; 300]);
+        let header = parse_header(&out).expect("whole");
+        assert!(header.fin && header.rsv1);
+        assert_eq!(header.opcode, 1);
+        assert_eq!(header.mask, Some([1, 2, 3, 4]));
+        assert_eq!((header.header_bytes, header.payload_bytes), (8, 300));
+        assert!(parse_header(&out[..3]).is_none());
+
+        let mut out = Vec::new();
+        write_frame(&mut out, 2, None, &[0; 70_000]);
+        let header = parse_header(&out).expect("whole");
+        assert_eq!((header.header_bytes, header.payload_bytes), (10, 70_000));
+    }
+}
