@@ -353,3 +353,140 @@ async fn clients_that_send_and_never_read_hold_little() {
     assert_eq!(held, 0.0, "all given back once they left");
     fresh_echo(backend.addr).await;
 }
+
+/// A message as a permessage-deflate client sends it: raw deflate, sync flush, tail cut off.
+fn deflate(payload: &[u8]) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress};
+    let mut compress = Compress::new(Compression::best(), false);
+    let mut out = Vec::with_capacity(payload.len() / 500 + 4096);
+    let mut input = payload;
+    loop {
+        let before = compress.total_in();
+        compress
+            .compress_vec(input, &mut out, FlushCompress::Sync)
+            .expect("compress");
+        input = &input[(compress.total_in() - before) as usize..];
+        if input.is_empty() && out.len() < out.capacity() {
+            break;
+        }
+        out.reserve(out.capacity());
+    }
+    out.truncate(out.len() - 4);
+    out
+}
+
+/// What each bomb would inflate to: 16 times the message limit.
+const BOMB_INFLATED: usize = 256 << 20;
+
+/// Compressed bombs from 200 connections at once, each in one frame or in fragments of
+/// `fragment_bytes`; returns the close code each got and the server's RSS growth, and prints
+/// the figures.
+async fn bombard(shape: &str, fragment_bytes: Option<usize>) -> (Vec<Option<u16>>, u64) {
+    const BOMBERS: usize = 200;
+    let backend = Backend::start(&["--quiet"]);
+    let baseline = backend.status_bytes("VmRSS");
+    let compressed = deflate(&vec![0; BOMB_INFLATED]);
+    let wire_kib = compressed.len() / 1024;
+    let bomb = match fragment_bytes {
+        None => encode(true, 0b100, BINARY, &compressed, true),
+        Some(size) => {
+            let mut pieces = compressed.chunks(size);
+            let mut bytes = encode(false, 0b100, TEXT, pieces.next().expect("a piece"), true);
+            for piece in pieces {
+                bytes.extend(encode(false, 0, CONTINUATION, piece, true));
+            }
+            bytes
+        }
+    };
+    let addr = backend.addr;
+    let started = Instant::now();
+    let bombers = thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let bomb = Arc::new(bomb);
+            let mut set = JoinSet::new();
+            for _ in 0..BOMBERS {
+                let bomb = Arc::clone(&bomb);
+                set.spawn(async move {
+                    let (mut client, head) = RawClient::connect_with(
+                        addr,
+                        "Sec-WebSocket-Extensions: permessage-deflate\r\n",
+                    )
+                    .await;
+                    assert!(head.contains("permessage-deflate"), "{head}");
+                    // The server may close before all of it is written.
+                    client.try_write(&bomb).await;
+                    client.read_close().await
+                });
+            }
+            let mut codes = Vec::new();
+            while let Some(code) = set.join_next().await {
+                codes.push(code.expect("bomber task"));
+            }
+            codes
+        })
+    });
+    let fresh = fresh_echo(addr).await;
+    let codes = tokio::task::spawn_blocking(move || bombers.join().expect("bombers"))
+        .await
+        .expect("join");
+    let took = started.elapsed();
+    let peak = backend.status_bytes("VmHWM");
+    let growth = peak.saturating_sub(baseline);
+    let tally = |code| codes.iter().filter(|c| **c == Some(code)).count();
+    println!(
+        "memory bound, {BOMBERS} compressed bombs at once, {shape} ({} KiB on the wire, {} MiB \
+         inflated each): {} got 1009, {} got 1013, in {:.1} s; server RSS {:.0} MiB before, {:.0} \
+         MiB peak (+{:.0} MiB); a fresh echo meanwhile in {fresh:?}",
+        wire_kib,
+        BOMB_INFLATED >> 20,
+        tally(1009),
+        tally(1013),
+        took.as_secs_f64(),
+        baseline as f64 / MIB as f64,
+        peak as f64 / MIB as f64,
+        growth as f64 / MIB as f64,
+    );
+    assert_eq!(backend.metric("echo_memory_held_bytes").await, 0.0);
+    (codes, growth)
+}
+
+#[tokio::test]
+#[ignore = "release build; run by scripts/test.sh"]
+async fn compressed_bombs_are_refused_with_1009_and_never_inflated_whole() {
+    let (codes, growth) = bombard("one frame each", None).await;
+    assert!(
+        codes.iter().all(|code| *code == Some(1009)),
+        "every bomb gets 1009: {codes:?}"
+    );
+    // Were any inflated whole, one alone would add 256 MiB.
+    assert!(
+        growth < 128 * MIB,
+        "RSS grew by {} MiB: bombs must stop at the message limit",
+        growth / MIB
+    );
+}
+
+#[tokio::test]
+#[ignore = "release build; run by scripts/test.sh"]
+async fn fragmented_compressed_bombs_stay_within_the_memory_budget() {
+    // Each connection's message inflates fragment by fragment towards the 16 MiB limit and is
+    // held between fragments: 200 of them could hold 3.2 GiB, so if they arrive together the
+    // budget closes the biggest holders (1013) before the limit is reached (1009).
+    let (codes, growth) = bombard("in 4 KiB fragments", Some(4096)).await;
+    assert!(
+        codes.iter().all(|code| matches!(code, Some(1009 | 1013))),
+        "1009 at the message limit, or 1013 from the budget: {codes:?}"
+    );
+    assert!(codes.contains(&Some(1009)), "{codes:?}");
+    assert!(
+        growth <= BUDGET + BUDGET_SLACK,
+        "RSS grew by {} MiB, over the {} MiB budget plus {} MiB",
+        growth / MIB,
+        BUDGET / MIB,
+        BUDGET_SLACK / MIB
+    );
+}

@@ -32,7 +32,8 @@ pub fn App(props: &AppProps) -> Html {
     html! {
         <main class="page">
             <div class="controls">
-                <ConnectionPanel phase={state.phase} protocol={state.protocol.clone()} {default_url} on_open={socket.open.clone()}
+                <ConnectionPanel phase={state.phase} protocol={state.protocol.clone()}
+                    extensions={state.extensions.clone()} {default_url} on_open={socket.open.clone()}
                     on_close={socket.close.clone()} />
                 <MessagePanel phase={state.phase} on_send={socket.send.clone()} />
                 <TickerPanel phase={state.phase} on_send={socket.send.clone()} />

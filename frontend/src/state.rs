@@ -112,6 +112,8 @@ pub struct State {
     pub phase: Phase,
     /// The subprotocol agreed for the current (or last) connection; empty for none.
     pub protocol: String,
+    /// The extensions agreed (`WebSocket.extensions`), e.g. permessage-deflate; empty for none.
+    pub extensions: String,
     /// Shared entries: the reducer copies the state on every action, and copying 10,000
     /// pointers is cheap where copying 10,000 messages is not.
     pub log: VecDeque<Rc<Entry>>,
@@ -128,8 +130,13 @@ pub struct State {
 pub enum Action {
     /// A socket was created and is connecting.
     Connecting,
-    /// The socket's open event fired; `protocol` is the subprotocol the server agreed to.
-    Opened { at: f64, protocol: String },
+    /// The socket's open event fired; `protocol` is the subprotocol the server agreed to,
+    /// `extensions` the extensions the browser and server agreed.
+    Opened {
+        at: f64,
+        protocol: String,
+        extensions: String,
+    },
     /// A message was handed to the socket.
     Sent(DataEvent),
     /// A message arrived.
@@ -192,9 +199,14 @@ impl State {
         };
         match action {
             Action::Connecting => state.phase = Phase::Connecting,
-            Action::Opened { at, protocol } => {
+            Action::Opened {
+                at,
+                protocol,
+                extensions,
+            } => {
                 state.phase = Phase::Open;
                 state.protocol = protocol;
+                state.extensions = extensions;
                 state.stats = Stats {
                     opened_at: Some(at),
                     ..Stats::default()
@@ -286,6 +298,7 @@ mod tests {
         Action::Opened {
             at,
             protocol: String::new(),
+            extensions: "permessage-deflate".into(),
         }
     }
 

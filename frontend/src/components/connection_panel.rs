@@ -13,6 +13,8 @@ pub struct ConnectionPanelProps {
     pub phase: Phase,
     /// The subprotocol the server agreed to, shown while open.
     pub protocol: String,
+    /// The extensions the browser and server agreed, shown while open.
+    pub extensions: String,
     /// What the URL field starts with: the page's own `/echo`.
     pub default_url: String,
     pub on_open: Callback<OpenRequest>,
@@ -145,6 +147,14 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
                     {", subprotocol "}<span id="protocol">{props.protocol.clone()}</span>
                 }
             </p>
+            if phase == Phase::Open {
+                <p class="phase">
+                    {"Compression: "}
+                    <span id="extensions">
+                        {if props.extensions.is_empty() { "none agreed".to_owned() } else { props.extensions.clone() }}
+                    </span>
+                </p>
+            }
         </fieldset>
     }
 }

@@ -262,6 +262,7 @@ async fn run(
         dispatch.dispatch(Action::Opened {
             at: now(),
             protocol: raw.protocol(),
+            extensions: raw.extensions(),
         });
     }
     let (mut sink, incoming) = socket.split();
