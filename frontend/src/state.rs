@@ -396,9 +396,11 @@ mod tests {
     #[wasm_bindgen_test]
     fn phases_follow_the_socket() {
         assert_eq!(run(vec![Action::Connecting]).phase, Phase::Connecting);
+        let open = run(vec![Action::Connecting, opened(0.0)]);
+        assert_eq!(open.phase, Phase::Open);
         assert_eq!(
-            run(vec![Action::Connecting, opened(0.0)]).phase,
-            Phase::Open
+            open.extensions, "permessage-deflate",
+            "what was agreed is kept"
         );
         let failed = run(vec![
             Action::Connecting,
