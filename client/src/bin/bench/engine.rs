@@ -6,12 +6,64 @@
 use std::{collections::VecDeque, io, time::Instant};
 
 use tokio::{io::Interest, net::TcpStream, time::sleep_until};
+use ws_deflate::Inflater;
 
 use crate::{
     load::{Mode, Plan, Tally, DRAIN, TIMER_SLACK},
     payload,
     wire::{Framing, Incoming},
 };
+
+/// Frames messages and checks echoes: self-describing messages (sequence number and send time),
+/// or with `--compress` the corpus's precompressed variants, echoes inflated where they came
+/// compressed.
+struct Messages<'p> {
+    framing: Framing,
+    plan: &'p Plan,
+    inflate: Option<(Inflater, Vec<u8>)>,
+}
+
+impl<'p> Messages<'p> {
+    fn new(framing: Framing, plan: &'p Plan) -> Self {
+        let inflate = plan
+            .corpus
+            .as_ref()
+            .map(|corpus| (corpus.inflater(), Vec::new()));
+        Messages {
+            framing,
+            plan,
+            inflate,
+        }
+    }
+
+    /// Appends message `seq`, stamped `sent_nanos` (the corpus's carry no stamp: their send
+    /// times are kept beside them and echoes come back in order).
+    fn write(&self, out: &mut Vec<u8>, seq: u64, sent_nanos: u64) {
+        match &self.plan.corpus {
+            Some(corpus) => out.extend_from_slice(corpus.frame(seq)),
+            None => self
+                .framing
+                .write(out, seq, sent_nanos, self.plan.size, self.plan.text),
+        }
+    }
+
+    /// Checks that `echo` is message `seq`, sent at `sent_nanos`.
+    fn check(
+        &mut self,
+        echo: &[u8],
+        compressed: bool,
+        seq: u64,
+        sent_nanos: u64,
+    ) -> Result<(), String> {
+        match (&self.plan.corpus, &mut self.inflate) {
+            (Some(corpus), Some((inflater, scratch))) => {
+                corpus.check(echo, compressed, seq, inflater, scratch)
+            }
+            _ if compressed => Err("a compressed echo, though no compression was offered".into()),
+            _ => payload::verify(echo, seq, sent_nanos, self.plan.size, self.plan.text),
+        }
+    }
+}
 
 /// Most messages framed into one write.
 const BATCH: u64 = 256;
@@ -58,6 +110,7 @@ async fn run(
         Mode::PingPong => 1,
         _ => plan.window,
     };
+    let mut messages = Messages::new(framing, plan);
     let period_nanos = ((1e9 / plan.per_connection_rate) as u64).max(1);
     let mut next_due_nanos = period_nanos + (period_nanos as f64 * phase.clamp(0.0, 1.0)) as u64;
     let mut outgoing = Vec::with_capacity(64 * 1024);
@@ -105,14 +158,14 @@ async fn run(
                         }
                         now_nanos
                     };
-                    framing.write(&mut outgoing, tally.sent, stamp, plan.size, plan.text);
+                    messages.write(&mut outgoing, tally.sent, stamp);
                     stamps.push_back(stamp);
                     tally.sent += 1;
                     next_due_nanos += period_nanos;
                 }
             } else {
                 for _ in 0..room.min(BATCH) {
-                    framing.write(&mut outgoing, tally.sent, now_nanos, plan.size, plan.text);
+                    messages.write(&mut outgoing, tally.sent, now_nanos);
                     stamps.push_back(now_nanos);
                     tally.sent += 1;
                 }
@@ -153,8 +206,7 @@ async fn run(
                 let arrived = started.elapsed().as_nanos() as u64;
                 let used = check_echoes(
                     &incoming[..filled],
-                    framing,
-                    plan,
+                    &mut messages,
                     arrived,
                     &mut stamps,
                     tally,
@@ -208,6 +260,23 @@ pub async fn hold(
     let mut turn = 0usize;
     let mut outgoing = Vec::new();
     let mut incoming = vec![0u8; READ_BUFFER_BYTES.max(plan.size + 16)];
+    let mut messages = Messages::new(framing, plan);
+    if plan.corpus.is_some() {
+        // One message on every connection first, so that each holds whatever compression state
+        // the server keeps between messages while it idles.
+        for (index, stream) in streams.iter_mut().enumerate() {
+            let (seq, sent) = (tally.sent, started.elapsed().as_nanos() as u64);
+            outgoing.clear();
+            messages.write(&mut outgoing, seq, sent);
+            tally.sent += 1;
+            let round_trip = echo_one(stream, &outgoing, &mut incoming, &mut messages, seq, sent);
+            match tokio::time::timeout(DRAIN, round_trip).await {
+                Ok(Ok(())) => tally.record(started.elapsed().as_nanos() as u64, sent),
+                Ok(Err(error)) => tally.error(format!("connection {index}: {error}")),
+                Err(_) => tally.error(format!("connection {index} did not echo in {DRAIN:?}")),
+            }
+        }
+    }
     let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
     while started.elapsed() < plan.duration && !streams.is_empty() {
         ticks.tick().await;
@@ -216,14 +285,13 @@ pub async fn hold(
             let sent = started.elapsed().as_nanos() as u64;
             let seq = tally.sent;
             outgoing.clear();
-            framing.write(&mut outgoing, seq, sent, plan.size, plan.text);
+            messages.write(&mut outgoing, seq, sent);
             tally.sent += 1;
             let round_trip = echo_one(
                 &mut streams[turn],
                 &outgoing,
                 &mut incoming,
-                framing,
-                plan,
+                &mut messages,
                 seq,
                 sent,
             );
@@ -242,11 +310,11 @@ async fn echo_one(
     stream: &mut TcpStream,
     message: &[u8],
     incoming: &mut [u8],
-    framing: Framing,
-    plan: &Plan,
+    messages: &mut Messages<'_>,
     seq: u64,
     sent: u64,
 ) -> Result<(), String> {
+    let (framing, size) = (messages.framing, messages.plan.size);
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     stream
         .write_all(message)
@@ -255,12 +323,11 @@ async fn echo_one(
     let mut filled = 0;
     loop {
         let mut used = 0;
-        while let Some((frame, len)) = framing.next(&incoming[used..filled], plan.size)? {
+        while let Some((frame, len)) = framing.next(&incoming[used..filled], size)? {
             used += len;
             match frame {
-                Incoming::Data(echo) => {
-                    return payload::verify(echo, seq, sent, plan.size, plan.text)
-                }
+                Incoming::Data(echo) => return messages.check(echo, false, seq, sent),
+                Incoming::Compressed(echo) => return messages.check(echo, true, seq, sent),
                 Incoming::Control => {}
                 Incoming::Close(code) => return Err(format!("the server closed with {code:?}")),
             }
@@ -278,21 +345,22 @@ async fn echo_one(
 /// Checks every whole echo in `bytes` against the next message expected; returns the bytes used.
 fn check_echoes(
     bytes: &[u8],
-    framing: Framing,
-    plan: &Plan,
+    messages: &mut Messages<'_>,
     arrived: u64,
     stamps: &mut VecDeque<u64>,
     tally: &mut Tally,
 ) -> Result<usize, String> {
+    let (framing, size) = (messages.framing, messages.plan.size);
     let mut used = 0;
-    while let Some((frame, len)) = framing.next(&bytes[used..], plan.size)? {
+    while let Some((frame, len)) = framing.next(&bytes[used..], size)? {
         used += len;
         match frame {
-            Incoming::Data(echo) => {
+            Incoming::Data(echo) | Incoming::Compressed(echo) => {
                 let Some(sent) = stamps.pop_front() else {
                     return Err("an echo of a message never sent".into());
                 };
-                payload::verify(echo, tally.received, sent, plan.size, plan.text)?;
+                let compressed = matches!(frame, Incoming::Compressed(_));
+                messages.check(echo, compressed, tally.received, sent)?;
                 tally.record(arrived, sent);
             }
             Incoming::Control => {}
@@ -324,6 +392,7 @@ mod tests {
             duration: Duration::from_millis(300),
             per_connection_rate: 2000.0,
             window: 100,
+            corpus: None,
         }
     }
 
@@ -358,7 +427,8 @@ mod tests {
             let addr = raw_echo(None).await;
             let stream = open_stream(&Target::RawTcp { addr })
                 .await
-                .expect("connect");
+                .expect("connect")
+                .0;
             let tally = drive(stream, Framing::Raw, &plan(mode), Instant::now(), 0.0).await;
             assert_eq!(tally.errors, 0, "{mode:?}: {:?}", tally.first_error);
             assert!(tally.received > 100, "{mode:?}: {}", tally.received);
@@ -378,12 +448,13 @@ mod tests {
             (
                 Target::WebSocket {
                     url: server.echo_url(),
+                    compress: false,
                 },
                 Framing::WebSocket,
             ),
             (Target::RawTcp { addr: raw }, Framing::Raw),
         ] {
-            let stream = open_stream(&target).await.expect("connect");
+            let (stream, _) = open_stream(&target).await.expect("connect");
             let tally = hold(vec![stream], framing, &plan, Instant::now()).await;
             assert_eq!(tally.errors, 0, "{framing:?}: {:?}", tally.first_error);
             assert!(tally.received >= 2, "{framing:?}: {}", tally.received);
@@ -396,7 +467,8 @@ mod tests {
             let addr = raw_echo(Some(at)).await;
             let stream = open_stream(&Target::RawTcp { addr })
                 .await
-                .expect("connect");
+                .expect("connect")
+                .0;
             let tally = drive(
                 stream,
                 Framing::Raw,
@@ -419,11 +491,56 @@ mod tests {
         for mode in [Mode::Flood, Mode::PingPong, Mode::Rate] {
             let target = Target::WebSocket {
                 url: server.echo_url(),
+                compress: false,
             };
-            let stream = open_stream(&target).await.expect("connect");
+            let (stream, _) = open_stream(&target).await.expect("connect");
             let tally = drive(stream, Framing::WebSocket, &plan(mode), Instant::now(), 0.5).await;
             assert_eq!(tally.errors, 0, "{mode:?}: {:?}", tally.first_error);
             assert!(tally.received > 100, "{mode:?}: {}", tally.received);
         }
+    }
+
+    #[tokio::test]
+    async fn compressed_messages_against_the_backend_are_inflated_and_checked() {
+        let server =
+            backend::server::start_in_background(backend::Config::listening_on("127.0.0.1:0"))
+                .expect("server starts");
+        let target = Target::WebSocket {
+            url: server.echo_url(),
+            compress: true,
+        };
+        let (_, answer) = open_stream(&target).await.expect("connect");
+        let corpus = std::sync::Arc::new(crate::compressed::Corpus::new(2000, &answer));
+        for mode in [Mode::Flood, Mode::PingPong, Mode::Idle] {
+            let plan = Plan {
+                size: 2000,
+                corpus: Some(std::sync::Arc::clone(&corpus)),
+                ..plan(mode)
+            };
+            let (stream, _) = open_stream(&target).await.expect("connect");
+            let tally = if mode == Mode::Idle {
+                hold(vec![stream], Framing::WebSocket, &plan, Instant::now()).await
+            } else {
+                drive(stream, Framing::WebSocket, &plan, Instant::now(), 0.0).await
+            };
+            assert_eq!(tally.errors, 0, "{mode:?}: {:?}", tally.first_error);
+            assert!(tally.received >= 1, "{mode:?}");
+        }
+        let metrics = metrics_text(server.addr);
+        assert!(
+            metrics.contains(r#"echo_deflate_bytes_total{direction="in",stage="wire"}"#),
+            "{metrics}"
+        );
+    }
+
+    /// `GET /metrics` with a plain socket.
+    fn metrics_text(addr: std::net::SocketAddr) -> String {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).expect("request");
+        let mut text = String::new();
+        stream.read_to_string(&mut text).expect("response");
+        text
     }
 }

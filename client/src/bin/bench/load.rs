@@ -1,11 +1,13 @@
 //! The load each connection puts on the server, and what it measures.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use hdrhistogram::Histogram;
 use tokio::net::TcpStream;
 use tokio_tungstenite::{
-    connect_async_with_config, tungstenite::protocol::WebSocketConfig, MaybeTlsStream,
+    connect_async_with_config,
+    tungstenite::{client::IntoClientRequest, http::HeaderValue, protocol::WebSocketConfig},
+    MaybeTlsStream,
 };
 
 /// Where the load goes.
@@ -13,12 +15,12 @@ use tokio_tungstenite::{
 pub enum Target {
     WebSocket {
         url: String,
+        /// Offer permessage-deflate (`--compress`).
+        compress: bool,
     },
     /// A raw TCP echo: messages are `size` bytes with no framing, so a read of `size` bytes is
     /// one echo.
-    RawTcp {
-        addr: String,
-    },
+    RawTcp { addr: String },
 }
 
 /// After the writers stop, how long readers wait for the last echoes before counting them lost.
@@ -51,6 +53,8 @@ pub struct Plan {
     pub per_connection_rate: f64,
     /// Flood mode: messages sent and not yet echoed, at most, per connection.
     pub window: u64,
+    /// `--compress`: the messages sent, precompressed, instead of self-describing ones.
+    pub corpus: Option<Arc<crate::compressed::Corpus>>,
 }
 
 /// What one connection (or all, merged) saw.
@@ -107,13 +111,35 @@ impl Tally {
 }
 
 /// A connection for the load engine: the plain TCP stream (after the WebSocket handshake, for
-/// a WebSocket server), with Nagle off.
-pub async fn open_stream(target: &Target) -> Result<TcpStream, String> {
+/// a WebSocket server), with Nagle off, and the server's `Sec-WebSocket-Extensions` answer.
+/// With `compress`, a server that does not agree to permessage-deflate is an error.
+pub async fn open_stream(target: &Target) -> Result<(TcpStream, String), String> {
+    let mut extensions = String::new();
     let stream = match target {
-        Target::WebSocket { url } => {
-            let (socket, _) = connect_async_with_config(url, Some(client_config()), DISABLE_NAGLE)
-                .await
+        Target::WebSocket { url, compress } => {
+            let mut request = url
+                .as_str()
+                .into_client_request()
                 .map_err(|e| format!("connect: {e}"))?;
+            if *compress {
+                request.headers_mut().insert(
+                    "sec-websocket-extensions",
+                    HeaderValue::from_static("permessage-deflate"),
+                );
+            }
+            let (socket, response) =
+                connect_async_with_config(request, Some(client_config()), DISABLE_NAGLE)
+                    .await
+                    .map_err(|e| format!("connect: {e}"))?;
+            extensions = response
+                .headers()
+                .get("sec-websocket-extensions")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            if *compress && !extensions.contains("permessage-deflate") {
+                return Err("the server did not agree to permessage-deflate (--compress)".into());
+            }
             // Nothing of the server's is buffered yet: it says nothing before our first frame.
             match socket.into_inner() {
                 MaybeTlsStream::Plain(stream) => stream,
@@ -127,7 +153,7 @@ pub async fn open_stream(target: &Target) -> Result<TcpStream, String> {
     stream
         .set_nodelay(true)
         .map_err(|e| format!("connect: {e}"))?;
-    Ok(stream)
+    Ok((stream, extensions))
 }
 
 /// Every message goes out at once, as over raw TCP (and as the servers answer): with Nagle's

@@ -5,9 +5,11 @@
 //! cargo run --release -p client --bin bench -- --addr 127.0.0.1:8080 --mode ping-pong
 //! cargo run --release -p client --bin bench -- --mode rate --rate 10000 --connections 50 --json
 //! cargo run --release -p client --bin bench -- --mode idle --connections 10000 --duration 30s
+//! cargo run --release -p client --bin bench -- --mode flood --compress --size 4096
 //! ```
 //! `scripts/bench.sh` runs it against the backend pinned to one CPU, the load on the other.
 
+mod compressed;
 mod engine;
 mod load;
 mod payload;
@@ -57,6 +59,10 @@ struct Args {
     /// Flood mode: messages in flight (sent, not yet echoed) per connection, at most.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     window: u64,
+    /// Offer permessage-deflate and send JSON-like text of --size bytes, compressed (the server
+    /// must agree); echoes are inflated and checked. For the server's cost of compression.
+    #[arg(long, conflicts_with_all = ["raw", "binary"])]
+    compress: bool,
     /// One JSON object on one line instead of the table.
     #[arg(long)]
     json: bool,
@@ -86,8 +92,22 @@ async fn main() -> ExitCode {
                 .url
                 .clone()
                 .unwrap_or_else(|| format!("ws://{}/echo", args.addr)),
+            compress: args.compress,
         }
     };
+    let corpus = if args.compress {
+        // What the server agrees decides how its echoes are inflated: ask it once.
+        match load::open_stream(&target).await {
+            Ok((_, answer)) => Some(Arc::new(compressed::Corpus::new(args.size, &answer))),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        None
+    };
+    let sent_ratio = corpus.as_ref().map(|c| c.sent_ratio());
     let plan = Arc::new(Plan {
         mode: args.mode,
         size: args.size,
@@ -95,6 +115,7 @@ async fn main() -> ExitCode {
         duration: args.duration,
         per_connection_rate: args.rate / f64::from(args.connections),
         window: args.window,
+        corpus,
     });
 
     let framing = if args.raw {
@@ -113,7 +134,7 @@ async fn main() -> ExitCode {
             futures_util::future::join_all((0..batch).map(|_| load::open_stream(&target))).await;
         for attempt in attempts {
             match attempt {
-                Ok(stream) => streams.push(stream),
+                Ok((stream, _)) => streams.push(stream),
                 Err(error) => {
                     connect_errors += 1;
                     first_connect_error.get_or_insert(error);
@@ -151,7 +172,7 @@ async fn main() -> ExitCode {
         tally.errors += connect_errors;
         tally.first_error = tally.first_error.or(first_connect_error);
     }
-    report(&args, &tally, elapsed, &usage);
+    report(&args, &tally, elapsed, &usage, sent_ratio);
     if tally.errors > 0 {
         ExitCode::from(1)
     } else {
@@ -159,7 +180,7 @@ async fn main() -> ExitCode {
     }
 }
 
-fn report(args: &Args, tally: &Tally, seconds: f64, usage: &cpu::Spent) {
+fn report(args: &Args, tally: &Tally, seconds: f64, usage: &cpu::Spent, sent_ratio: Option<f64>) {
     let rate = tally.received as f64 / seconds;
     let cpu_pct = usage.percent_of_one_core();
     let generator_bound = cpu_pct > GENERATOR_BOUND_PCT;
@@ -180,6 +201,8 @@ fn report(args: &Args, tally: &Tally, seconds: f64, usage: &cpu::Spent) {
             "generator_cpu_ns_per_msg": (usage.cpu_seconds * 1e9 / tally.received.max(1) as f64).round(),
             "generator_bound": generator_bound,
             "late_sends": tally.late_sends,
+            "compress": args.compress,
+            "sent_wire_ratio": sent_ratio.map(|r| (r * 1000.0).round() / 1000.0),
         });
         println!("{line}");
         return;
@@ -225,6 +248,12 @@ fn report(args: &Args, tally: &Tally, seconds: f64, usage: &cpu::Spent) {
             ""
         }
     );
+    if let Some(ratio) = sent_ratio {
+        println!(
+            "compressed: JSON-like text, sent at {:.0} % of its size on the wire",
+            ratio * 100.0
+        );
+    }
     if let Some(error) = &tally.first_error {
         eprintln!("first error: {error}");
     }

@@ -15,13 +15,15 @@ pub enum Framing {
 
 /// The mask of every frame the bench sends. A fixed key is allowed for a load generator (the
 /// mask protects proxies from scripted pages, not servers) and costs the server the same.
-const MASK: [u8; 4] = [0x5e, 0x1f, 0xa7, 0x3c];
+pub const MASK: [u8; 4] = [0x5e, 0x1f, 0xa7, 0x3c];
 
 /// What the bench learns from one frame of the server's.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Incoming<'a> {
     /// A text or binary message's payload.
     Data(&'a [u8]),
+    /// A text or binary message's payload, compressed (RSV1, permessage-deflate).
+    Compressed(&'a [u8]),
     /// A ping or pong: nothing to check.
     Control,
     /// The server closed, with this code if it gave one.
@@ -92,6 +94,7 @@ impl Framing {
             return Err("the server fragmented an echo (the bench expects whole frames)".into());
         }
         let incoming = match first & 0x0f {
+            0x1 | 0x2 if first & 0x40 != 0 => Incoming::Compressed(body),
             0x1 | 0x2 => Incoming::Data(body),
             0x9 | 0xa => Incoming::Control,
             0x8 => Incoming::Close(body.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]]))),
