@@ -15,6 +15,9 @@
 #   scripts/bench.sh --idle 19000    # hold 19,000 idle connections (the fd limit is 20,000)
 #   scripts/bench.sh --modes rate --rounds 7   # some modes only (idle,ping-pong,flood,rate)
 #   scripts/bench.sh --soak 10m      # the backend alone at 10k msg/s, RSS each minute
+#   scripts/bench.sh --compressed    # permessage-deflate: JSON-like text of 256 B, 4 KiB and
+#                                    # 64 KiB (--sizes), ping-pong and flood, and RSS per idle
+#                                    # connection after one message (see "Compressed" below)
 #
 # Every server writes its stdout and stderr to a real file, target/bench/logs/NAME.log, as a
 # deployment does (truncated before each run so the disk does not fill); none to /dev/null.
@@ -35,6 +38,7 @@ loud_errors
 cd "$ROOT"
 
 duration=5s; rounds=3; connections=50; idle=10000; rate=10000; soak=""; modes="idle,ping-pong,flood,rate"
+compressed=""; sizes="256,4096,65536"; compressed_idle=500
 only="raw-tcp,backend,backend-every-line,backend-pipe,backend-quiet,bare-actix,tungstenite,fastwebsockets,gorilla,gorilla-quiet,node-ws"
 while [ $# -gt 0 ]; do
   case $1 in
@@ -45,6 +49,8 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=${2:?--rounds needs a count}; shift ;;
     --modes) modes=${2:?--modes needs a list like rate or ping-pong,flood}; shift ;;
     --soak) soak=${2:?--soak needs a time like 10m}; shift ;;
+    --compressed) compressed=1 ;;
+    --sizes) sizes=${2:?--sizes needs a list like 256,4096}; shift ;;
     *) die "unknown argument $1 (see the top of $0)" ;;
   esac
   shift
@@ -64,13 +70,16 @@ cargo build --release -q -p backend --example bare_echo
 if wanted raw-tcp || wanted tungstenite || wanted fastwebsockets; then
   cargo build --release -q -p bench-peers
 fi
-if wanted gorilla || wanted gorilla-quiet; then
+if [ -n "$compressed" ] && [[ ",$only," == *",raw-tcp,"* ]]; then
+  only="backend,backend-takeover,backend-plain,gorilla-compress,node-ws-compress"
+fi
+if wanted gorilla || wanted gorilla-quiet || wanted gorilla-compress; then
   [ -f /usr/share/gocode/src/github.com/gorilla/websocket/conn.go ] && command -v go >/dev/null \
     || apt_install golang-go golang-github-gorilla-websocket-dev
   (cd bench/peers/gorilla && GOFLAGS=-mod=mod GOPROXY=off GOSUMDB=off go build -o "$ROOT/target/gorilla-echo" .) \
     || die "could not build the gorilla peer (bench/peers/gorilla)"
 fi
-if wanted node-ws && ! (cd bench/peers/node && npm ls --silent >/dev/null 2>&1); then
+if { wanted node-ws || wanted node-ws-compress; } && ! (cd bench/peers/node && npm ls --silent >/dev/null 2>&1); then
   (cd bench/peers/node && npm ci --silent --no-audit --no-fund) || die "npm ci in bench/peers/node failed"
 fi
 if wanted uws && ! (cd bench/peers/uws && npm ls --silent >/dev/null 2>&1); then
@@ -175,6 +184,78 @@ if [ -n "$soak" ]; then
   done
   wait "$load" || failed=1
   echo "load: $(cat "$out/soak.json")"
+  exit $failed
+fi
+
+# Compressed: each server agreeing to permessage-deflate, against the bench's --compress (JSON-like
+# text, precompressed by the bench, echoes inflated and checked). `backend-plain` is the backend
+# with the same sizes uncompressed, for the cost of compression itself. Idle RSS: connections
+# that each sent one compressed message, so the server holds what it keeps between messages.
+if [ -n "$compressed" ]; then
+  table="$out/compressed.tsv"
+  : > "$table"
+  run_compressed() {
+    local name=$1 port=$2 offer=$3; shift 3
+    wanted "$name" || return 0
+    local log="$out/logs/$name.log"
+    start_server "$port" file "$@"
+    local pid=$server_pid target=(--addr "127.0.0.1:$port") flag=()
+    [ "$offer" = yes ] && flag=(--compress)
+    echo "== $name (pid $pid), compressed"
+    local before after
+    before=$(rss_kib "$pid")
+    $pin_load "$bench" "${target[@]}" "${flag[@]}" --mode idle --size 4096 --duration 4s \
+      --connections "$compressed_idle" --json > "$out/idle-$name.json" &
+    local load=$!
+    sleep 3
+    after=$(rss_kib "$pid")
+    wait "$load" || { failed=1; echo "idle run failed: $(cat "$out/idle-$name.json")"; }
+    printf '%s\tidle\t\t\t\t%s\n' "$name" $(( (after - before) * 1024 / compressed_idle )) >> "$table"
+    for size in ${sizes//,/ }; do
+      for mode in ping-pong flood; do
+        local ticks line
+        : > "$log"
+        ticks=$(cpu_ticks "$pid")
+        line=$($pin_load "$bench" "${target[@]}" "${flag[@]}" --mode "$mode" --size "$size" \
+          --duration "$duration" --connections "$connections" --json) \
+          || { failed=1; echo "$mode $size failed: $line"; continue; }
+        ticks=$(( $(cpu_ticks "$pid") - ticks ))
+        echo "$mode $size: $line"
+        python3 - "$name" "$mode-$size" "$ticks" "$clock_ticks" "$line" >> "$table" <<'EOF'
+import json, sys
+name, mode, ticks, hz, line = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
+cpu_us = ticks * 1e6 / hz / max(line["received"], 1)
+print(f'{name}\t{mode}\t{line["msgs_per_s"]:.0f}\t{cpu_us:.2f}\t{line["generator_cpu_pct"]}\t\t{line.get("sent_wire_ratio") or ""}')
+EOF
+      done
+    done
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+  }
+  run_compressed backend 19001 yes target/release/backend --addr 127.0.0.1:19001 --max-connections 20000
+  run_compressed backend-takeover 19013 yes target/release/backend --addr 127.0.0.1:19013 --deflate-context-takeover --max-connections 20000
+  run_compressed backend-plain 19014 no target/release/backend --addr 127.0.0.1:19014 --max-connections 20000
+  run_compressed gorilla-compress 19015 yes target/gorilla-echo -addr 127.0.0.1:19015 -quiet -compress
+  run_compressed node-ws-compress 19016 yes node bench/peers/node/echo.mjs 127.0.0.1:19016 --compress
+  echo
+  echo "$connections connections, JSON-like text, $duration per run; idle: $compressed_idle connections after one 4 KiB message each"
+  python3 - "$table" <<'EOF'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+servers = list(dict.fromkeys(r[0] for r in rows))
+runs = list(dict.fromkeys(r[1] for r in rows if r[1] != "idle"))
+get = {(r[0], r[1]): r for r in rows}
+print(f'{"server":<18}{"idle B/conn":>12}' + "".join(f'{run + " msg/s":>22}{"µs/msg":>8}{"gen%":>6}' for run in runs))
+for s in servers:
+    idle = get.get((s, "idle"))
+    cells = [f"{s:<18}", f'{idle[5] if idle else "-":>12}']
+    for run in runs:
+        r = get.get((s, run))
+        cells += [f'{r[2]:>22}', f'{r[3]:>8}', f'{r[4]:>6}'] if r else [f'{"-":>22}{"-":>8}{"-":>6}']
+    print("".join(cells))
+ratios = sorted({r[6] for r in rows if len(r) > 6 and r[6]})
+print("(µs/msg: the server's CPU per echoed message; gen%: the load generator's CPU, % of its one core;")
+print(" the bench's messages went out at", ", ".join(ratios) or "-", "of their size on the wire)")
+EOF
   exit $failed
 fi
 

@@ -19,6 +19,10 @@ var addr = flag.String("addr", "localhost:8080", "http service address")
 // with servers that log nothing.
 var quiet = flag.Bool("quiet", false, "do not log each message")
 
+// Not in the seed either: permessage-deflate, for the compressed benchmark (gorilla agrees to
+// it without context takeover, at its default level, flate.BestSpeed).
+var compress = flag.Bool("compress", false, "agree to permessage-deflate")
+
 var upgrader = websocket.Upgrader{} // use default options
 
 func echo(w http.ResponseWriter, r *http.Request) {
@@ -48,6 +52,7 @@ func echo(w http.ResponseWriter, r *http.Request) {
 func main() {
 	flag.Parse()
 	log.SetFlags(0)
+	upgrader.EnableCompression = *compress
 	http.HandleFunc("/echo", echo)
 	log.Fatal(http.ListenAndServe(*addr, nil))
 }

@@ -2,11 +2,16 @@
 // A peer for scripts/bench.sh.
 //
 //   npm ci && node echo.mjs 127.0.0.1:9007
+//   node echo.mjs 127.0.0.1:9007 --compress   # permessage-deflate: ws's defaults, and no
+//                                             # context takeover (as the backend by default)
 
 import { WebSocketServer } from 'ws';
 
 const [host, port] = (process.argv[2] ?? '127.0.0.1:9007').split(':');
-const server = new WebSocketServer({ host, port: Number(port), path: '/echo', perMessageDeflate: false });
+const perMessageDeflate = process.argv.includes('--compress')
+  ? { serverNoContextTakeover: true, clientNoContextTakeover: true, threshold: 128 }
+  : false;
+const server = new WebSocketServer({ host, port: Number(port), path: '/echo', perMessageDeflate });
 server.on('connection', (socket) => {
   socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
   socket.on('error', () => socket.terminate());
