@@ -206,9 +206,15 @@ impl MessageDecoder {
                     return Ok(None);
                 }
             }
-            if compressed && acceptable.is_some() {
-                // RSV1 is ours to read, not actix's: its codec refuses any reserved bit.
-                self.buffer[0] &= !RSV1;
+            if compressed {
+                if acceptable.is_some() {
+                    // The whole frame is in. RSV1 is ours to read, not actix's: its codec
+                    // refuses any reserved bit.
+                    self.buffer[0] &= !RSV1;
+                } else if !broken_header(&self.buffer) {
+                    // Part of the header: the codec would refuse it for RSV1 alone.
+                    return Ok(None);
+                }
             }
             let Some(frame) = self.codec.decode(&mut self.buffer)? else {
                 return Ok(None);
@@ -393,6 +399,15 @@ fn acceptable_header_length(bytes: &[u8], compressed: bool) -> Option<u64> {
         return None;
     }
     announced_length(bytes)
+}
+
+/// Whether the header at the start of `bytes` is already wrong in its first two bytes (RSV2,
+/// RSV3, or no mask): the codec's error to report, whatever else is still to come.
+fn broken_header(bytes: &[u8]) -> bool {
+    match bytes {
+        [first, second, ..] => first & 0x30 != 0 || second & 0x80 == 0,
+        _ => false,
+    }
 }
 
 /// Header plus payload of the frame at the start of `bytes`, once its header is in.
@@ -704,6 +719,73 @@ mod tests {
         );
         decoder.release_idle();
         assert!(!decoder.holds_buffer(), "no context kept between messages");
+    }
+
+    /// Raw deflate of `payload` at `level` (0: stored blocks, bigger than the input), as a client
+    /// sends it: sync flush, tail cut off.
+    fn client_deflate(payload: &[u8], level: u32) -> Vec<u8> {
+        use flate2::{Compress, Compression, FlushCompress};
+        let mut compress = Compress::new(Compression::new(level), false);
+        let mut out = Vec::with_capacity(payload.len() + 1024);
+        compress
+            .compress_vec(payload, &mut out, FlushCompress::Sync)
+            .expect("compress");
+        assert_eq!(compress.total_in() as usize, payload.len(), "room enough");
+        out.truncate(out.len() - 4);
+        out
+    }
+
+    /// Every message until the decoder wants more bytes, or its error.
+    fn decode_all(decoder: &mut MessageDecoder, out: &mut Vec<Result<AggregatedMessage, String>>) {
+        loop {
+            match decoder.decode() {
+                Ok(Some(message)) => out.push(Ok(message)),
+                Ok(None) => return,
+                Err(error) => return out.push(Err(error.to_string())),
+            }
+        }
+    }
+
+    #[test]
+    fn compressed_frames_split_anywhere_come_out_whole() {
+        // One frame of each length form: short, 16-bit, 64-bit (stored blocks, 70 kB).
+        let short = "compressed, ".repeat(20);
+        let medium: Vec<u8> = (0..3000u32)
+            .map(|i| (i % 251) as u8 ^ (i / 7) as u8)
+            .collect();
+        let long: Vec<u8> = (0..70_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
+        let mut bytes = compressed_frame(true, 1, &client_deflate(short.as_bytes(), 6));
+        let medium_wire = client_deflate(&medium, 6);
+        assert!(
+            (126..65536).contains(&medium_wire.len()),
+            "{}",
+            medium_wire.len()
+        );
+        bytes.extend(compressed_frame(true, 2, &medium_wire));
+        let third_at = bytes.len();
+        let long_wire = client_deflate(&long, 0);
+        assert!(long_wire.len() > 65535);
+        bytes.extend(compressed_frame(true, 2, &long_wire));
+        let cuts = (0..third_at + 20).chain(bytes.len() - 20..bytes.len());
+        for cut in cuts {
+            let (mut decoder, _) = deflating(1 << 20);
+            let mut results = Vec::new();
+            decoder.extend(&bytes[..cut]);
+            decode_all(&mut decoder, &mut results);
+            decoder.extend(&bytes[cut..]);
+            decode_all(&mut decoder, &mut results);
+            assert_eq!(
+                results,
+                vec![
+                    Ok(AggregatedMessage::Text(short.clone().into())),
+                    Ok(AggregatedMessage::Binary(Bytes::from(medium.clone()))),
+                    Ok(AggregatedMessage::Binary(Bytes::from(long.clone()))),
+                ],
+                "cut at {cut}"
+            );
+        }
     }
 
     #[test]

@@ -2,12 +2,17 @@
 //! them, the decoder must give the same messages and the same first error as when it gets the
 //! whole stream at once, keep no more than the limits allow, and never panic.
 //!
-//! Input: byte 0 picks the frame limit, bytes 1..3 seed the chunk sizes, the rest is the stream.
+//! Input: byte 0 picks the frame limit (and, its lowest bit, whether permessage-deflate is
+//! agreed, so that RSV1 frames are inflated), bytes 1..3 seed the chunk sizes, the rest is the
+//! stream.
 //! Run with `bash scripts/fuzz.sh [SECONDS]`.
 
 #![no_main]
 
-use backend::message_decoder::{MessageDecoder, MAX_HEADER_BYTES};
+use backend::{
+    message_decoder::{MessageDecoder, MAX_HEADER_BYTES},
+    permessage_deflate::Inflater,
+};
 use libfuzzer_sys::fuzz_target;
 
 /// A message, or the text of the error that ended the stream.
@@ -33,13 +38,20 @@ fuzz_target!(|data: &[u8]| {
     };
     let max_frame = usize::from(*limit_byte) * 7;
     let max_message = max_frame * 3;
+    let decoder = || {
+        let plain = MessageDecoder::new(max_frame, max_message);
+        match limit_byte & 1 {
+            1 => plain.inflating(Inflater::new(15, true)),
+            _ => plain,
+        }
+    };
 
-    let mut whole = MessageDecoder::new(max_frame, max_message);
+    let mut whole = decoder();
     whole.extend(stream);
     let mut expected = Vec::new();
     drain(&mut whole, &mut expected);
 
-    let mut chunked = MessageDecoder::new(max_frame, max_message);
+    let mut chunked = decoder();
     let mut got = Vec::new();
     let (mut at, mut turn) = (0, 0usize);
     while at < stream.len() {
@@ -56,6 +68,8 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
         if chunked.buffered() == 0 {
+            // What the connection does whenever it waits for the client.
+            chunked.release_idle();
             assert!(!chunked.holds_buffer(), "nothing pending, yet a buffer is kept");
         }
         at = end;

@@ -260,16 +260,20 @@ pub async fn hold(
     let mut turn = 0usize;
     let mut outgoing = Vec::new();
     let mut incoming = vec![0u8; READ_BUFFER_BYTES.max(plan.size + 16)];
-    let mut messages = Messages::new(framing, plan);
+    // One per connection: with context takeover each connection's echoes are one stream.
+    let mut messages: Vec<Messages> = streams
+        .iter()
+        .map(|_| Messages::new(framing, plan))
+        .collect();
     if plan.corpus.is_some() {
         // One message on every connection first, so that each holds whatever compression state
         // the server keeps between messages while it idles.
-        for (index, stream) in streams.iter_mut().enumerate() {
+        for (index, (stream, messages)) in streams.iter_mut().zip(&mut messages).enumerate() {
             let (seq, sent) = (tally.sent, started.elapsed().as_nanos() as u64);
             outgoing.clear();
             messages.write(&mut outgoing, seq, sent);
             tally.sent += 1;
-            let round_trip = echo_one(stream, &outgoing, &mut incoming, &mut messages, seq, sent);
+            let round_trip = echo_one(stream, &outgoing, &mut incoming, messages, seq, sent);
             match tokio::time::timeout(DRAIN, round_trip).await {
                 Ok(Ok(())) => tally.record(started.elapsed().as_nanos() as u64, sent),
                 Ok(Err(error)) => tally.error(format!("connection {index}: {error}")),
@@ -285,13 +289,13 @@ pub async fn hold(
             let sent = started.elapsed().as_nanos() as u64;
             let seq = tally.sent;
             outgoing.clear();
-            messages.write(&mut outgoing, seq, sent);
+            messages[turn].write(&mut outgoing, seq, sent);
             tally.sent += 1;
             let round_trip = echo_one(
                 &mut streams[turn],
                 &outgoing,
                 &mut incoming,
-                &mut messages,
+                &mut messages[turn],
                 seq,
                 sent,
             );
@@ -526,6 +530,36 @@ mod tests {
             assert_eq!(tally.errors, 0, "{mode:?}: {:?}", tally.first_error);
             assert!(tally.received >= 1, "{mode:?}");
         }
+        // With context takeover each connection's echoes form one stream: two connections held
+        // at once must each be inflated with their own context.
+        let mut config = backend::Config::listening_on("127.0.0.1:0");
+        config.deflate_context_takeover = true;
+        let takeover = backend::server::start_in_background(config).expect("server starts");
+        let target = Target::WebSocket {
+            url: takeover.echo_url(),
+            compress: true,
+        };
+        let (first, answer) = open_stream(&target).await.expect("connect");
+        assert!(!answer.contains("server_no_context_takeover"), "{answer}");
+        let (second, _) = open_stream(&target).await.expect("connect");
+        let plan = Plan {
+            size: 2000,
+            duration: Duration::from_millis(2500),
+            corpus: Some(std::sync::Arc::new(crate::compressed::Corpus::new(
+                2000, &answer,
+            ))),
+            ..plan(Mode::Idle)
+        };
+        let tally = hold(
+            vec![first, second],
+            Framing::WebSocket,
+            &plan,
+            Instant::now(),
+        )
+        .await;
+        assert_eq!(tally.errors, 0, "{:?}", tally.first_error);
+        assert!(tally.received >= 4, "{}", tally.received);
+
         let metrics = metrics_text(server.addr);
         assert!(
             metrics.contains(r#"echo_deflate_bytes_total{direction="in",stage="wire"}"#),
