@@ -216,10 +216,10 @@ if [ -n "$compressed" ]; then
         local ticks line
         : > "$log"
         ticks=$(cpu_ticks "$pid")
-        # At most 2 MiB in flight per connection: 1,000 messages of 64 KiB would take a slow
-        # server longer to work off than the bench waits for the last echoes.
+        # At most 100 messages or 2 MiB in flight per connection: the default 1,000 would take
+        # the slower servers longer to work off than the bench waits for the last echoes.
         line=$($pin_load "$bench" "${target[@]}" "${flag[@]}" --mode "$mode" --size "$size" \
-          --window $(( size > 2097 ? 2097152 / size : 1000 )) \
+          --window $(( size > 20971 ? 2097152 / size : 100 )) \
           --duration "$duration" --connections "$connections" --json) \
           || { failed=1; echo "$mode $size failed: $line"; continue; }
         ticks=$(( $(cpu_ticks "$pid") - ticks ))

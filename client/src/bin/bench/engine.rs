@@ -21,6 +21,9 @@ struct Messages<'p> {
     framing: Framing,
     plan: &'p Plan,
     inflate: Option<(Inflater, Vec<u8>)>,
+    /// A fragmented echo being joined, and whether it came compressed.
+    joined: Vec<u8>,
+    joined_compressed: bool,
 }
 
 impl<'p> Messages<'p> {
@@ -33,7 +36,28 @@ impl<'p> Messages<'p> {
             framing,
             plan,
             inflate,
+            joined: Vec::new(),
+            joined_compressed: false,
         }
+    }
+
+    /// Adds a fragment of an echo; the whole echo (and whether it is compressed) with the last.
+    fn join(&mut self, frame: &Incoming<'_>) -> Option<(Vec<u8>, bool)> {
+        let Incoming::Fragment {
+            body,
+            first,
+            last,
+            compressed,
+        } = *frame
+        else {
+            return None;
+        };
+        if first {
+            self.joined.clear();
+            self.joined_compressed = compressed;
+        }
+        self.joined.extend_from_slice(body);
+        last.then(|| (std::mem::take(&mut self.joined), self.joined_compressed))
     }
 
     /// Appends message `seq`, stamped `sent_nanos` (the corpus's carry no stamp: their send
@@ -332,6 +356,11 @@ async fn echo_one(
             match frame {
                 Incoming::Data(echo) => return messages.check(echo, false, seq, sent),
                 Incoming::Compressed(echo) => return messages.check(echo, true, seq, sent),
+                Incoming::Fragment { .. } => {
+                    if let Some((echo, compressed)) = messages.join(&frame) {
+                        return messages.check(&echo, compressed, seq, sent);
+                    }
+                }
                 Incoming::Control => {}
                 Incoming::Close(code) => return Err(format!("the server closed with {code:?}")),
             }
@@ -359,11 +388,22 @@ fn check_echoes(
     while let Some((frame, len)) = framing.next(&bytes[used..], size)? {
         used += len;
         match frame {
-            Incoming::Data(echo) | Incoming::Compressed(echo) => {
+            Incoming::Data(_) | Incoming::Compressed(_) | Incoming::Fragment { .. } => {
+                let joined;
+                let (echo, compressed) = match frame {
+                    Incoming::Data(echo) => (echo, false),
+                    Incoming::Compressed(echo) => (echo, true),
+                    _ => match messages.join(&frame) {
+                        Some((whole, compressed)) => {
+                            joined = whole;
+                            (&joined[..], compressed)
+                        }
+                        None => continue,
+                    },
+                };
                 let Some(sent) = stamps.pop_front() else {
                     return Err("an echo of a message never sent".into());
                 };
-                let compressed = matches!(frame, Incoming::Compressed(_));
                 messages.check(echo, compressed, tally.received, sent)?;
                 tally.record(arrived, sent);
             }
