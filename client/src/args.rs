@@ -25,7 +25,7 @@ use url::Url;
         client --url wss://echo.example.org/ws --ca my-ca.pem\n  \
         client --url wss://localhost:8443/echo --insecure     (self-signed test servers)\n  \
         client -H 'Authorization: Bearer x' --subprotocol chat --origin http://localhost:8080\n  \
-        client --compress --json                 offer permessage-deflate, show wire sizes\n  \
+        client --compress --json                  offer permessage-deflate, show wire sizes\n  \
         client --reconnect --reconnect-limit 10   retry with backoff when the connection drops\n\n\
         Output: --timestamps, --quiet (only what arrives), --json (one object per event).\n\n\
         Exit status: 0 normal end (Ctrl-C, end of input, --count reached, server closed with 1000),\n\
