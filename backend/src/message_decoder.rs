@@ -119,6 +119,12 @@ impl MessageDecoder {
         self
     }
 
+    /// Whether a fragmented message is under way (its compression state, if any, must be kept
+    /// until its last fragment, even if its fragments so far inflated to nothing).
+    pub fn message_under_way(&self) -> bool {
+        self.partial.is_some()
+    }
+
     /// Wire and inflated bytes of the message just decoded, if it came compressed (once).
     pub fn take_inflated_sizes(&mut self) -> Option<(usize, usize)> {
         self.last_inflated.take()
