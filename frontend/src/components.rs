@@ -1,6 +1,7 @@
 //! The page's parts: the connection and message panels on the left, the output log on the right.
 
 pub mod connection_panel;
+pub mod history_panel;
 pub mod log_line;
 pub mod message_panel;
 pub mod output_log;
@@ -8,7 +9,8 @@ pub mod stats_panel;
 pub mod ticker_panel;
 
 pub use connection_panel::ConnectionPanel;
-pub use message_panel::MessagePanel;
+pub use history_panel::HistoryPanel;
+pub use message_panel::{MessagePanel, DEFAULT_MESSAGE};
 pub use output_log::OutputLog;
 pub use stats_panel::StatsPanel;
 pub use ticker_panel::TickerPanel;

@@ -13,6 +13,7 @@ pub mod hooks;
 pub mod log_view;
 pub mod payload;
 pub mod rtt_stats;
+pub mod saved;
 pub mod state;
 
 #[cfg(test)]

@@ -24,7 +24,10 @@ const ECHO_URL: &str = match option_env!("ECHO_TEST_URL") {
 const WAIT: Duration = Duration::from_secs(10);
 
 /// Mounts the app on a fresh element of the test page, connecting to `url`, and lets it render.
+/// What an earlier test left in localStorage (its format, its reconnect option) is forgotten
+/// first: each test starts as a first visit.
 async fn mount(url: &str) -> Element {
+    frontend::saved::forget();
     let document = web_sys::window()
         .and_then(|w| w.document())
         .expect("a document");

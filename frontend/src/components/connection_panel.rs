@@ -6,7 +6,7 @@ use yew::{
     Properties,
 };
 
-use crate::{hooks::OpenRequest, state::Phase};
+use crate::{hooks::OpenRequest, saved::RecentConnection, state::Phase};
 
 #[derive(Properties, PartialEq)]
 pub struct ConnectionPanelProps {
@@ -15,8 +15,18 @@ pub struct ConnectionPanelProps {
     pub protocol: String,
     /// The extensions the browser and server agreed, shown while open.
     pub extensions: String,
-    /// What the URL field starts with: the page's own `/echo`.
+    /// What the URL field starts with: a share link's, the last one used, or the page's own
+    /// `/echo`.
     pub default_url: String,
+    /// What the subprotocols field starts with.
+    #[prop_or_default]
+    pub default_protocols: String,
+    /// The reconnect option's starting state: its attempt limit if on.
+    #[prop_or_default]
+    pub default_reconnect: Option<u32>,
+    /// A recent connection to put back in the fields; the number makes each request new.
+    #[prop_or_default]
+    pub refill: Option<(u64, RecentConnection)>,
     pub on_open: Callback<OpenRequest>,
     pub on_close: Callback<(u16, String)>,
 }
@@ -40,16 +50,43 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
     let close_error = use_state(|| None::<String>);
     // Set once: a `value` attribute would put them back on every render, over what was typed.
     {
-        let (url, code, limit, default_url) = (
+        let (url, protocols, code, limit, reconnect) = (
             url.clone(),
+            protocols.clone(),
             code.clone(),
             limit.clone(),
+            reconnect.clone(),
+        );
+        let (default_url, default_protocols, default_reconnect) = (
             props.default_url.clone(),
+            props.default_protocols.clone(),
+            props.default_reconnect,
         );
         use_effect_with((), move |()| {
-            for (field, initial) in [(&url, default_url.as_str()), (&code, "1000"), (&limit, "5")] {
+            let attempts = default_reconnect.unwrap_or(5).to_string();
+            for (field, initial) in [
+                (&url, default_url.as_str()),
+                (&protocols, default_protocols.as_str()),
+                (&code, "1000"),
+                (&limit, attempts.as_str()),
+            ] {
                 if let Some(input) = field.cast::<HtmlInputElement>() {
                     input.set_value(initial);
+                }
+            }
+            if let Some(checkbox) = reconnect.cast::<HtmlInputElement>() {
+                checkbox.set_checked(default_reconnect.is_some());
+            }
+        });
+    }
+    {
+        let (url, protocols) = (url.clone(), protocols.clone());
+        use_effect_with(props.refill.clone(), move |refill| {
+            if let Some((_, recent)) = refill {
+                for (field, value) in [(&url, &recent.url), (&protocols, &recent.protocols)] {
+                    if let Some(input) = field.cast::<HtmlInputElement>() {
+                        input.set_value(value);
+                    }
                 }
             }
         });

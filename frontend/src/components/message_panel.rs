@@ -19,6 +19,15 @@ pub const DEFAULT_MESSAGE: &str = "Hello world!";
 pub struct MessagePanelProps {
     pub phase: Phase,
     pub on_send: Callback<Outgoing>,
+    /// What the box starts with (a share link's message, or [`DEFAULT_MESSAGE`]).
+    #[prop_or_else(|| DEFAULT_MESSAGE.to_owned())]
+    pub default_message: String,
+    /// The format it starts in: `text`, `hex` or `base64`.
+    #[prop_or_else(|| "text".to_owned())]
+    pub default_format: String,
+    /// Told once per Send (however many times it sends) with the text and format, for the history.
+    #[prop_or_default]
+    pub on_sent_text: Callback<(String, String)>,
 }
 
 #[function_component]
@@ -27,23 +36,28 @@ pub fn MessagePanel(props: &MessagePanelProps) -> Html {
     let error = use_state(|| None::<String>);
     // Set once: a `value` attribute would put it back on every render, over what was typed.
     {
-        let (input, repeat) = (input.clone(), repeat.clone());
+        let (input, repeat, format) = (input.clone(), repeat.clone(), format.clone());
+        let (message, chosen) = (props.default_message.clone(), props.default_format.clone());
         use_effect_with((), move |()| {
             if let Some(input) = input.cast::<HtmlTextAreaElement>() {
-                input.set_value(DEFAULT_MESSAGE);
+                input.set_value(&message);
             }
             if let Some(repeat) = repeat.cast::<HtmlInputElement>() {
                 repeat.set_value("1");
             }
+            if let Some(format) = format.cast::<HtmlSelectElement>() {
+                format.set_value(&chosen);
+            }
         });
     }
     let send = {
-        let (input, format, repeat, error, on_send) = (
+        let (input, format, repeat, error, on_send, on_sent_text) = (
             input.clone(),
             format.clone(),
             repeat.clone(),
             error.clone(),
             props.on_send.clone(),
+            props.on_sent_text.clone(),
         );
         move || {
             let text = input
@@ -67,6 +81,7 @@ pub fn MessagePanel(props: &MessagePanelProps) -> Html {
                         on_send.emit(message.clone());
                     }
                     on_send.emit(message);
+                    on_sent_text.emit((text, chosen));
                 }
                 Err(problem) => error.set(Some(problem)),
             }
