@@ -5,6 +5,7 @@ pub mod history_panel;
 pub mod log_line;
 pub mod message_panel;
 pub mod output_log;
+pub mod rtt_chart;
 pub mod stats_panel;
 pub mod ticker_panel;
 
@@ -12,5 +13,6 @@ pub use connection_panel::ConnectionPanel;
 pub use history_panel::HistoryPanel;
 pub use message_panel::{MessagePanel, DEFAULT_MESSAGE};
 pub use output_log::OutputLog;
+pub use rtt_chart::RttChart;
 pub use stats_panel::StatsPanel;
 pub use ticker_panel::TickerPanel;

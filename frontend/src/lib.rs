@@ -12,6 +12,7 @@ pub mod echo_url;
 pub mod hooks;
 pub mod log_view;
 pub mod payload;
+pub mod rtt_series;
 pub mod rtt_stats;
 pub mod saved;
 pub mod state;

@@ -93,6 +93,34 @@ impl RttStats {
         Some(self.max_ms)
     }
 
+    /// The round trips in `bins` groups of equal width on a log scale, from the fastest to the
+    /// slowest seen: each group's lower and upper bound in ms and how many fell in it.
+    pub fn histogram(&self, bins: usize) -> Vec<(f64, f64, u64)> {
+        if self.count == 0 || bins == 0 {
+            return Vec::new();
+        }
+        let (first, last) = (bucket_of(self.min_ms), bucket_of(self.max_ms));
+        let span = last - first + 1;
+        let bins = bins.min(span);
+        (0..bins)
+            .map(|bin| {
+                let from = first + bin * span / bins;
+                let to = first + (bin + 1) * span / bins;
+                let count = self.counts[from..to].iter().map(|&n| u64::from(n)).sum();
+                let low = if from == 0 {
+                    0.0
+                } else {
+                    upper_bound_of(from - 1)
+                };
+                (
+                    low.max(self.min_ms),
+                    upper_bound_of(to - 1).min(self.max_ms),
+                    count,
+                )
+            })
+            .collect()
+    }
+
     /// Minimum, mean and 99th percentile, in ms.
     pub fn summary(&self) -> Option<(f64, f64, f64)> {
         let p99 = self.percentile(0.99)?;
@@ -141,6 +169,22 @@ mod tests {
         assert_eq!(stats.percentile(0.0), Some(2.5));
         let one = of([0.0]);
         assert_eq!(one.summary(), Some((0.0, 0.0, 0.0)));
+    }
+
+    #[wasm_bindgen_test]
+    fn the_histogram_spans_what_was_seen_and_counts_every_round_trip() {
+        assert!(RttStats::default().histogram(20).is_empty());
+        let stats = of((1..=1000).map(|i| f64::from(i) / 10.0));
+        let bins = stats.histogram(20);
+        assert_eq!(bins.len(), 20);
+        assert_eq!(bins.iter().map(|b| b.2).sum::<u64>(), 1000);
+        assert_eq!(bins[0].0, 0.1);
+        assert_eq!(bins[19].1, 100.0);
+        assert!(bins.windows(2).all(|w| w[0].1 <= w[1].0 + 1e-9), "in order");
+        // Log scale: the slow half of the range gets few bins of many round trips.
+        assert!(bins[19].2 > bins[0].2);
+        let one = of([3.0, 3.0]);
+        assert_eq!(one.histogram(20), vec![(3.0, 3.0, 2)]);
     }
 
     #[wasm_bindgen_test]

@@ -6,7 +6,7 @@ use std::{collections::VecDeque, rc::Rc};
 
 use yew::Reducible;
 
-use crate::rtt_stats::RttStats;
+use crate::{rtt_series::RttSeries, rtt_stats::RttStats};
 
 /// Entries kept; older ones are dropped (and counted) so a long session stays fast.
 pub const MAX_ENTRIES: usize = 10_000;
@@ -104,6 +104,8 @@ pub struct Stats {
     pub received: u64,
     pub received_bytes: u64,
     pub rtt: RttStats,
+    /// Recent round trips and echoes per second, for the chart.
+    pub series: RttSeries,
     pub opened_at: Option<f64>,
 }
 
@@ -237,6 +239,7 @@ impl State {
                 if let Some(rtt) = rtt_ms {
                     state.stats.rtt.record(rtt);
                 }
+                state.stats.series.record(event.at, rtt_ms);
                 state.push(Entry {
                     id: 0,
                     at: event.at,
