@@ -65,9 +65,9 @@ test('a recent connection goes back into the fields with one click', async () =>
   for (const protocols of ['first', 'second']) {
     await page.fill('#protocols', protocols);
     await page.click('#open');
-    await opened(page);
+    await page.locator('#phase', { hasText: /^open$/ }).waitFor();
     await page.click('#close');
-    await page.locator('#output .line .text', { hasText: /^CLOSE/ }).nth(protocols === 'first' ? 0 : 1).waitFor();
+    await page.locator('#phase', { hasText: /^closed$/ }).waitFor();
   }
   await page.locator('#recent-connections button', { hasText: '(first)' }).click();
   assert.equal(await page.inputValue('#protocols'), 'first');

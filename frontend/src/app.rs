@@ -194,8 +194,8 @@ pub fn App(props: &AppProps) -> Html {
                 <MessagePanel phase={state.phase} on_send={socket.send.clone()}
                     default_message={start.message.clone()} default_format={start.format.clone()}
                     {on_sent_text} />
-                <TickerPanel phase={state.phase} on_send={socket.send.clone()} />
                 <StatsPanel state={state.clone()} />
+                <TickerPanel phase={state.phase} on_send={socket.send.clone()} />
                 <HistoryPanel phase={state.phase} saved={(*saved).clone()} {on_reuse} {on_resend}
                     {on_share} {on_forget} share_link={(*share_link).clone()} note={(*note).clone()} />
             </div>

@@ -179,7 +179,7 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
                 <p id="close-error" class="error" role="alert">{error}</p>
             }
             <p class="phase">
-                {"Connection: "}<span id="phase">{phase_name(phase)}</span>
+                {"Connection: "}<span id="phase" class={format!("phase-{}", phase_name(phase))}>{phase_name(phase)}</span>
                 if phase == Phase::Open && !props.protocol.is_empty() {
                     {", subprotocol "}<span id="protocol">{props.protocol.clone()}</span>
                 }

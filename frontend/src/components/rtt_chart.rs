@@ -30,12 +30,14 @@ pub fn RttChart(props: &RttChartProps) -> Html {
         "Round trips appear here as echoes come back.".to_owned()
     } else {
         let last = series.samples.back().map_or(0.0, |s| s.1);
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         format!(
-            "Last {} round trips: latest {}, highest {}; up to {} echoes a second",
-            series.samples.len(),
+            "Last {}: latest {}, highest {}; up to {} a second",
+            plural(series.samples.len(), "round trip", "round trips"),
             format_ms(last),
             format_ms(series.max_rtt()),
-            series.max_per_second()
+            plural(series.max_per_second() as usize, "echo", "echoes")
         )
     };
     html! {
@@ -64,11 +66,21 @@ fn draw(canvas: &NodeRef, series: &RttSeries) {
         return;
     };
     let _ = context.scale(ratio, ratio);
+    // The page's theme colours (light or dark), from its CSS variables.
+    let style = web_sys::window().and_then(|w| w.get_computed_style(&canvas).ok().flatten());
+    let colour = |name: &str, fallback: &str| {
+        style
+            .as_ref()
+            .and_then(|s| s.get_property_value(name).ok())
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| fallback.to_owned())
+    };
     context.clear_rect(0.0, 0.0, width, HEIGHT);
     // Echoes per second: one bar per second, the newest on the right.
     let peak = f64::from(series.max_per_second().max(1));
     let bar = width / SECONDS as f64;
-    context.set_fill_style_str("rgba(100, 140, 220, 0.25)");
+    context.set_fill_style_str(&colour("--bar", "rgba(40, 87, 197, .22)"));
     let newest = series.per_second.back().map_or(0, |s| s.0);
     for &(second, count) in &series.per_second {
         let age = (newest - second) as f64;
@@ -84,7 +96,7 @@ fn draw(canvas: &NodeRef, series: &RttSeries) {
     let top = series.max_rtt().max(0.01) * 1.1;
     let step = width / (SAMPLES - 1) as f64;
     let start = SAMPLES - series.samples.len();
-    context.set_stroke_style_str("#2e7d32");
+    context.set_stroke_style_str(&colour("--ok", "#1b7a36"));
     context.set_line_width(1.5);
     context.begin_path();
     for (i, &(_, rtt)) in series.samples.iter().enumerate() {
