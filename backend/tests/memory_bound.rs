@@ -8,6 +8,7 @@
 //! --test-threads 1 --nocapture`, which prints the figures.
 
 mod support {
+    pub mod client_deflate;
     pub mod raw_client;
 }
 
@@ -23,7 +24,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use support::raw_client::*;
+use support::{client_deflate::deflate, raw_client::*};
 use tokio::{io::AsyncWriteExt, net::TcpStream, task::JoinSet};
 
 const MIB: u64 = 1024 * 1024;
@@ -352,27 +353,6 @@ async fn clients_that_send_and_never_read_hold_little() {
     );
     assert_eq!(held, 0.0, "all given back once they left");
     fresh_echo(backend.addr).await;
-}
-
-/// A message as a permessage-deflate client sends it: raw deflate, sync flush, tail cut off.
-fn deflate(payload: &[u8]) -> Vec<u8> {
-    use flate2::{Compress, Compression, FlushCompress};
-    let mut compress = Compress::new(Compression::best(), false);
-    let mut out = Vec::with_capacity(payload.len() / 500 + 4096);
-    let mut input = payload;
-    loop {
-        let before = compress.total_in();
-        compress
-            .compress_vec(input, &mut out, FlushCompress::Sync)
-            .expect("compress");
-        input = &input[(compress.total_in() - before) as usize..];
-        if input.is_empty() && out.len() < out.capacity() {
-            break;
-        }
-        out.reserve(out.capacity());
-    }
-    out.truncate(out.len() - 4);
-    out
 }
 
 /// What each bomb would inflate to: 16 times the message limit.

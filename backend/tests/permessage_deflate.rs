@@ -4,18 +4,19 @@
 //! the wire is the test's own.
 
 mod support {
+    pub mod client_deflate;
     pub mod raw_client;
 }
 
 use std::time::Duration;
 
 use backend::{config::Switch, server, Config};
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
-use support::raw_client::*;
+use support::{
+    client_deflate::{deflate, inflate},
+    raw_client::*,
+};
 
 const TEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-const TAIL: [u8; 4] = [0, 0, 0xff, 0xff];
 
 fn start(configure: impl FnOnce(&mut Config)) -> server::Background {
     let mut config = Config::listening_on("127.0.0.1:0");
@@ -40,45 +41,6 @@ async fn agreed(server: &server::Background, offer: &str) -> Option<String> {
     )
     .await;
     extensions(&head)
-}
-
-/// A message compressed as a client sends it: raw deflate, sync flush, tail cut off.
-fn deflate(payload: &[u8]) -> Vec<u8> {
-    let mut compress = Compress::new(Compression::best(), false);
-    let mut out = Vec::with_capacity(payload.len() / 2 + 1024);
-    let mut input = payload;
-    loop {
-        let before = compress.total_in();
-        compress
-            .compress_vec(input, &mut out, FlushCompress::Sync)
-            .expect("compress");
-        input = &input[(compress.total_in() - before) as usize..];
-        if input.is_empty() && out.len() < out.capacity() {
-            break;
-        }
-        out.reserve(out.capacity().max(1024));
-    }
-    assert!(out.ends_with(&TAIL));
-    out.truncate(out.len() - TAIL.len());
-    out
-}
-
-/// A compressed message from the server, inflated (with a 32 KiB window).
-fn inflate(wire: &[u8]) -> Vec<u8> {
-    let mut decompress = Decompress::new(false);
-    let mut input = [wire, &TAIL].concat();
-    let mut out = Vec::with_capacity(wire.len() * 4 + 1024);
-    loop {
-        let before = decompress.total_in();
-        decompress
-            .decompress_vec(&input, &mut out, FlushDecompress::Sync)
-            .expect("the server's deflate stream inflates");
-        input.drain(..(decompress.total_in() - before) as usize);
-        if input.is_empty() && out.len() < out.capacity() {
-            return out;
-        }
-        out.reserve(out.capacity());
-    }
 }
 
 async fn compressing_client(server: &server::Background) -> RawClient {

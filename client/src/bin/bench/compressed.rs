@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use ws_deflate::Inflater;
 
-use crate::wire::MASK;
+use crate::wire::{masked_header, MASK};
 
 /// Distinct messages per size, sent in turn: message `seq` is variant `seq % VARIANTS`.
 const VARIANTS: usize = 64;
@@ -123,19 +123,8 @@ fn json_like(variant: usize, size: usize) -> Vec<u8> {
 
 /// A masked, final, compressed text frame.
 fn frame(payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![COMPRESSED_TEXT];
-    match payload.len() {
-        len @ 0..=125 => out.push(0x80 | len as u8),
-        len @ 126..=0xffff => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&MASK);
+    let mut out = Vec::with_capacity(payload.len() + 14);
+    masked_header(&mut out, COMPRESSED_TEXT, payload.len());
     out.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
     out
 }

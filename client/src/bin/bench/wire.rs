@@ -46,26 +46,34 @@ impl Framing {
             payload::write(out, seq, sent_nanos, size, text);
             return;
         }
-        out.push(0x80 | if text { 0x1 } else { 0x2 });
-        match len {
-            0..=125 => out.push(0x80 | len as u8),
-            126..=0xffff => {
-                out.push(0x80 | 126);
-                out.extend_from_slice(&(len as u16).to_be_bytes());
-            }
-            _ => {
-                out.push(0x80 | 127);
-                out.extend_from_slice(&(len as u64).to_be_bytes());
-            }
-        }
-        out.extend_from_slice(&MASK);
+        masked_header(out, 0x80 | if text { 0x1 } else { 0x2 }, len);
         let start = out.len();
         payload::write(out, seq, sent_nanos, size, text);
         for (i, byte) in out[start..].iter_mut().enumerate() {
             *byte ^= MASK[i % 4];
         }
     }
+}
 
+/// Appends a client frame's header: `first` (FIN, RSV bits, opcode), the length with the mask
+/// bit, and [`MASK`]; the caller appends the payload masked with it.
+pub fn masked_header(out: &mut Vec<u8>, first: u8, len: usize) {
+    out.push(first);
+    match len {
+        0..=125 => out.push(0x80 | len as u8),
+        126..=0xffff => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        _ => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&MASK);
+}
+
+impl Framing {
     /// The first whole frame (or raw message of `size` bytes) in `bytes`, and how many bytes it
     /// took; `None` until it has all arrived. A malformed frame is an error.
     pub fn next(self, bytes: &[u8], size: usize) -> Result<Option<(Incoming<'_>, usize)>, String> {
