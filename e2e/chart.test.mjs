@@ -1,5 +1,5 @@
 // The live round-trip chart draws and updates as echoes arrive, and the histogram counts every
-// round trip: checked against the pixels on the canvas and the backend's own message counter.
+// round trip: checked against the SVG drawn and the backend's own message counter.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,13 +7,12 @@ import { backendAndBrowser } from './support.mjs';
 
 const shared = backendAndBrowser();
 
-/** Pixels of the chart's canvas that are not blank, and the canvas as an image. */
-const canvasState = (page) => page.evaluate(() => {
-  const canvas = document.querySelector('#rtt-chart');
-  const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
-  let drawn = 0;
-  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) drawn++;
-  return { drawn, image: canvas.toDataURL() };
+/** The chart's drawing: the points of its round-trip line and its echoes-per-second bars. */
+const chartState = (page) => page.evaluate(() => {
+  const points = document.querySelector('#rtt-chart polyline').getAttribute('points').trim();
+  const bars = [...document.querySelectorAll('#rtt-chart rect')].map((r) => Number(r.getAttribute('height')));
+  const box = document.querySelector('#rtt-chart').getBoundingClientRect();
+  return { points: points ? points.split(/\s+/).length : 0, line: points, bars, width: box.width, height: box.height };
 });
 
 /** The histogram's bars: the count in each bar's title, and whether it has height. */
@@ -38,7 +37,7 @@ test('the chart draws the round trips and redraws as more arrive; the histogram 
   const page = await shared.browser.newPage();
   await page.goto(shared.backend.url);
   assert.match(await page.textContent('#rtt-chart-caption'), /appear here/);
-  assert.equal((await canvasState(page)).drawn, 0, 'nothing drawn before any echo');
+  assert.equal((await chartState(page)).points, 0, 'nothing drawn before any echo');
   assert.deepEqual(await histogram(page), []);
 
   const before = await echoesIn(shared.backend.url);
@@ -46,8 +45,10 @@ test('the chart draws the round trips and redraws as more arrive; the histogram 
   await page.locator('#output .line .text', { hasText: /^OPEN$/ }).waitFor();
   await sendTimes(page, 50);
   await page.locator('#rtt-chart-caption', { hasText: 'Last 50 round trips' }).waitFor();
-  const first = await canvasState(page);
-  assert.ok(first.drawn > 100, `the line and bars are drawn (${first.drawn} pixels)`);
+  const first = await chartState(page);
+  assert.equal(first.points, 50, 'a point for each round trip');
+  assert.ok(first.bars.length >= 1 && first.bars.some((h) => h > 0), 'echoes per second drawn');
+  assert.ok(first.width > 200 && first.height > 50, `visible (${first.width} x ${first.height})`);
   let bins = await histogram(page);
   assert.equal(bins.reduce((sum, b) => sum + b.count, 0), 50, 'every round trip in the histogram');
   assert.ok(bins.some((b) => b.count > 0 && b.tall), 'bars with height');
@@ -55,8 +56,9 @@ test('the chart draws the round trips and redraws as more arrive; the histogram 
 
   await sendTimes(page, 100);
   await page.locator('#rtt-chart-caption', { hasText: 'Last 150 round trips' }).waitFor();
-  const second = await canvasState(page);
-  assert.notEqual(second.image, first.image, 'redrawn with the new round trips');
+  const second = await chartState(page);
+  assert.equal(second.points, 150);
+  assert.notEqual(second.line, first.line, 'redrawn with the new round trips');
   bins = await histogram(page);
   assert.equal(bins.reduce((sum, b) => sum + b.count, 0), 150);
   assert.match(await page.getAttribute('#rtt-histogram', 'aria-label'), /150 round trips/);
