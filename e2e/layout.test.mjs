@@ -33,6 +33,18 @@ test('light and dark themes follow the system setting', async () => {
   await page.close();
 });
 
+test('on a 1280x700 window the stats and most of the log are in the first screen', async () => {
+  const page = await shared.browser.newPage({ viewport: { width: 1280, height: 700 } });
+  await page.goto(shared.backend.url);
+  const stats = await page.locator('#stat-rtt').boundingBox();
+  const chart = await page.locator('#rtt-chart').boundingBox();
+  const log = await page.locator('#output').boundingBox();
+  assert.ok(stats.y + stats.height <= 700 && chart.y + chart.height <= 700, 'the figures and the chart, without scrolling');
+  assert.ok(log.y + log.height <= 700 && log.height >= 350, `the log below them, ${log.height} px tall`);
+  assert.ok(log.width > 1280 / 2, `and wider than half the window (${log.width} px)`);
+  await page.close();
+});
+
 test('on a phone the log is in the first screen and the controls follow it', async () => {
   const page = await shared.browser.newPage({ viewport: { width: 390, height: 844 } });
   await page.goto(shared.backend.url);

@@ -194,12 +194,15 @@ pub fn App(props: &AppProps) -> Html {
                 <MessagePanel phase={state.phase} on_send={socket.send.clone()}
                     default_message={start.message.clone()} default_format={start.format.clone()}
                     {on_sent_text} />
-                <StatsPanel state={state.clone()} />
                 <TickerPanel phase={state.phase} on_send={socket.send.clone()} />
                 <HistoryPanel phase={state.phase} saved={(*saved).clone()} {on_reuse} {on_resend}
                     {on_share} {on_forget} share_link={(*share_link).clone()} note={(*note).clone()} />
             </div>
-            <OutputLog state={state.clone()} {on_clear} />
+            // The figures above the log, so both are in the first screen.
+            <div class="main-column">
+                <StatsPanel state={state.clone()} />
+                <OutputLog state={state.clone()} {on_clear} />
+            </div>
         </main>
     }
 }

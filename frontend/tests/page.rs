@@ -405,6 +405,13 @@ async fn echoes_show_their_round_trip_and_the_stats_add_up() {
             .text_content()
             .unwrap_or_default()
     };
+    // The figures follow at most four times a second (and within a second after the last echo).
+    let started = js_sys::Date::now();
+    while text("#stat-received") != "2 msgs, 7 B"
+        && js_sys::Date::now() - started < WAIT.as_millis() as f64
+    {
+        settle().await;
+    }
     assert_eq!(text("#stat-sent"), "2 msgs, 7 B");
     assert_eq!(text("#stat-received"), "2 msgs, 7 B");
     assert!(text("#stat-rtt").ends_with(" ms"), "{}", text("#stat-rtt"));

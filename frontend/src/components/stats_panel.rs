@@ -15,9 +15,19 @@ use yew::{
 
 use crate::{components::RttChart, rtt_series::RttSeries, rtt_stats::format_ms, state::State};
 
-/// What the chart and histogram show, and when it was taken (ms since the epoch) from how many
-/// round trips.
-type Drawing = (f64, u64, Rc<(RttSeries, Vec<(f64, f64, u64)>)>);
+/// The figures as shown: taken from the state at most [`REDRAWS_PER_SECOND`] times a second.
+#[derive(Default)]
+struct Shown {
+    series: RttSeries,
+    bins: Vec<(f64, f64, u64)>,
+    round_trips: u64,
+    sent: String,
+    received: String,
+    rtt: String,
+}
+
+/// The figures shown, when they were taken (ms since the epoch), and from which counts.
+type Drawing = (f64, (u64, u64), Rc<Shown>);
 
 /// How often the chart and histogram follow the figures; the uptime's once-a-second render
 /// brings them up to date after the last echo.
@@ -54,33 +64,43 @@ pub fn StatsPanel(props: &StatsPanelProps) -> Html {
         });
     }
     let stats = &props.state.stats;
-    let rtt = stats.rtt.summary().map_or_else(
-        || "–".to_owned(),
-        |(min, avg, p99)| {
-            let [min, avg, p99] = [min, avg, p99].map(crate::rtt_stats::format_ms);
-            format!("{min} / {avg} / {p99}")
-        },
-    );
     let up = stats
         .opened_at
         .map_or_else(|| "–".to_owned(), |at| uptime(*now - at));
     // Taken anew when the figures changed, at most REDRAWS_PER_SECOND times a second while the
     // connection is open (the uptime's render each second catches up); at once when closed.
-    let drawing = use_mut_ref(|| -> Drawing { (f64::NEG_INFINITY, u64::MAX, Rc::default()) });
+    // During a flood the panel renders every frame, and redrawing it as often (it sits above the
+    // log, in view) cost the log frames over 50 ms.
+    let drawing =
+        use_mut_ref(|| -> Drawing { (f64::NEG_INFINITY, (u64::MAX, u64::MAX), Rc::default()) });
     let shown = {
         let mut drawing = drawing.borrow_mut();
-        let (now, count) = (js_sys::Date::now(), stats.rtt.count());
+        let (now, counts) = (js_sys::Date::now(), (stats.sent, stats.received));
         let due = now - drawing.0 >= 1000.0 / REDRAWS_PER_SECOND || stats.opened_at.is_none();
-        if count != drawing.1 && due {
+        if counts != drawing.1 && due {
+            let rtt = stats.rtt.summary().map_or_else(
+                || "–".to_owned(),
+                |(min, avg, p99)| {
+                    let [min, avg, p99] = [min, avg, p99].map(format_ms);
+                    format!("{min} / {avg} / {p99}")
+                },
+            );
             *drawing = (
                 now,
-                count,
-                Rc::new((stats.series.clone(), stats.rtt.histogram(HISTOGRAM_BINS))),
+                counts,
+                Rc::new(Shown {
+                    series: stats.series.clone(),
+                    bins: stats.rtt.histogram(HISTOGRAM_BINS),
+                    round_trips: stats.rtt.count(),
+                    sent: format!("{} msgs, {} B", stats.sent, stats.sent_bytes),
+                    received: format!("{} msgs, {} B", stats.received, stats.received_bytes),
+                    rtt,
+                }),
             );
         }
         Rc::clone(&drawing.2)
     };
-    let (series, bins) = (&shown.0, &shown.1);
+    let (series, bins) = (&shown.series, &shown.bins);
     let tallest = bins.iter().map(|b| b.2).max().unwrap_or(1).max(1);
     let histogram = bins.iter().map(|&(low, high, count)| {
         let height = format!(
@@ -95,7 +115,7 @@ pub fn StatsPanel(props: &StatsPanelProps) -> Html {
             "Round-trip histogram from {} to {}, {} round trips",
             format_ms(first.0),
             format_ms(last.1),
-            stats.rtt.count()
+            shown.round_trips
         ),
         _ => "Round-trip histogram: no round trips yet".to_owned(),
     };
@@ -104,9 +124,9 @@ pub fn StatsPanel(props: &StatsPanelProps) -> Html {
             <legend>{"Stats"}</legend>
             <RttChart series={series.clone()} />
             <dl>
-                <dt>{"Sent"}</dt><dd id="stat-sent">{format!("{} msgs, {} B", stats.sent, stats.sent_bytes)}</dd>
-                <dt>{"Received"}</dt><dd id="stat-received">{format!("{} msgs, {} B", stats.received, stats.received_bytes)}</dd>
-                <dt>{"RTT min / avg / p99"}</dt><dd id="stat-rtt">{rtt}</dd>
+                <dt>{"Sent"}</dt><dd id="stat-sent">{shown.sent.clone()}</dd>
+                <dt>{"Received"}</dt><dd id="stat-received">{shown.received.clone()}</dd>
+                <dt>{"RTT min / avg / p99"}</dt><dd id="stat-rtt">{shown.rtt.clone()}</dd>
                 <dt>{"Uptime"}</dt><dd id="stat-uptime">{up}</dd>
             </dl>
             <div id="rtt-histogram" class="histogram" role="img" aria-label={described.clone()} title={described}>
