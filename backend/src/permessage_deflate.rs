@@ -12,7 +12,8 @@ mod negotiation;
 pub use ws_deflate::{Deflater, InflateError, Inflater, FAST};
 
 use crate::metrics::DeflateCounters;
-pub use negotiation::{negotiate, Agreed, EXTENSION, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
+pub use negotiation::{negotiate, Agreed};
+pub use ws_deflate::{EXTENSION, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
 
 /// Messages smaller than this go out uncompressed: below it deflate's few bytes of framing
 /// save little or nothing, and cost a compressor's setup.

@@ -6,8 +6,7 @@ use std::{
     sync::{Arc, Mutex, PoisonError},
 };
 
-/// The extension's name in the handshake.
-const EXTENSION: &str = "permessage-deflate";
+use ws_deflate::{parse_window_bits, EXTENSION};
 
 /// The parameters `--compress` offers without a value: what browsers offer.
 pub const DEFAULT_OFFER_PARAMS: &str = "client_max_window_bits";
@@ -36,7 +35,7 @@ impl Offer {
                 ("server_no_context_takeover" | "client_no_context_takeover", None) => true,
                 ("client_max_window_bits", None) => true,
                 ("server_max_window_bits" | "client_max_window_bits", Some(bits)) => {
-                    window_bits(bits).is_some()
+                    parse_window_bits(bits).is_some()
                 }
                 _ => false,
             };
@@ -117,11 +116,11 @@ pub fn read_answer(head: &str, offer: &Offer) -> Result<Option<Agreement>, Strin
             ("server_no_context_takeover", None) => agreement.server_no_context_takeover = true,
             ("client_no_context_takeover", None) => agreement.client_no_context_takeover = true,
             ("server_max_window_bits", Some(bits)) => {
-                agreement.server_window_bits = window_bits(bits)
+                agreement.server_window_bits = parse_window_bits(bits)
                     .ok_or_else(|| wrong(format!("has a bad window size `{bits}`")))?
             }
             ("client_max_window_bits", Some(bits)) if offer.client_window_offered => {
-                agreement.client_window_bits = window_bits(bits)
+                agreement.client_window_bits = parse_window_bits(bits)
                     .ok_or_else(|| wrong(format!("has a bad window size `{bits}`")))?
             }
             ("client_max_window_bits", _) => {
@@ -133,14 +132,6 @@ pub fn read_answer(head: &str, offer: &Offer) -> Result<Option<Agreement>, Strin
         }
     }
     Ok(Some(agreement))
-}
-
-/// 8 to 15, written without sign or leading zero.
-fn window_bits(text: &str) -> Option<u8> {
-    if text.starts_with('0') || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok().filter(|bits| (8..=15).contains(bits))
 }
 
 /// What the compression layer tells the session: the agreement, and the wire size of each data

@@ -19,6 +19,26 @@ const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// Output grows by at least this much when the inflater needs room.
 const MIN_GROWTH_BYTES: usize = 4096;
 
+/// The extension's name in the handshake (RFC 7692 §5).
+pub const EXTENSION: &str = "permessage-deflate";
+
+/// Largest LZ77 window, 2^15 = 32 KiB: what a side uses when nothing smaller was agreed.
+pub const MAX_WINDOW_BITS: u8 = 15;
+
+/// Smallest window RFC 7692 allows, 2^8 = 256 bytes.
+pub const MIN_WINDOW_BITS: u8 = 8;
+
+/// A `*_max_window_bits` value: 8 to 15, written as RFC 7692 §7.1.2 allows it (digits only, no
+/// leading zero).
+pub fn parse_window_bits(text: &str) -> Option<u8> {
+    if text.starts_with('0') || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse()
+        .ok()
+        .filter(|bits| (MIN_WINDOW_BITS..=MAX_WINDOW_BITS).contains(bits))
+}
+
 /// zlib level 1, as gorilla/websocket uses: an echo server's CPU goes further at the fastest
 /// level, and JSON-like text still shrinks several times.
 pub const FAST: u32 = 1;
@@ -453,6 +473,15 @@ mod tests {
             i.release();
         }
         assert_eq!(spares(), (SPARES_PER_THREAD, SPARES_PER_THREAD));
+    }
+
+    #[test]
+    fn window_bits_are_read_as_the_rfc_writes_them() {
+        assert_eq!(parse_window_bits("8"), Some(8));
+        assert_eq!(parse_window_bits("15"), Some(15));
+        for bad in ["", "7", "16", "010", "+9", "9 ", "x"] {
+            assert_eq!(parse_window_bits(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -39,7 +39,7 @@ struct Start {
     format: String,
 }
 
-fn start(props_url: Option<&AttrValue>, saved: &Saved) -> Start {
+fn starting_fields(props_url: Option<&AttrValue>, saved: &Saved) -> Start {
     let prefill = saved::page_prefill();
     let url = props_url
         .map(|url| url.to_string())
@@ -96,7 +96,7 @@ pub fn App(props: &AppProps) -> Html {
     let state = use_reducer(State::default);
     let socket = use_echo_socket(state.dispatcher());
     let saved = use_state(|| Rc::new(saved::load()));
-    let start = use_memo((), |()| start(props.url.as_ref(), &saved));
+    let start = use_memo((), |()| starting_fields(props.url.as_ref(), &saved));
     let refill = use_state(|| None::<(u64, RecentConnection)>);
     let share_link = use_state(|| None::<String>);
     let note = use_state(|| None::<String>);

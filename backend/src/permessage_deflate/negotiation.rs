@@ -5,16 +5,9 @@
 //! allow is declined (the next offer is tried; none left means no compression), never an error:
 //! the connection then works uncompressed, as with a server that does not know the extension.
 
+use ws_deflate::{parse_window_bits, EXTENSION, MAX_WINDOW_BITS};
+
 use super::DeflatePolicy;
-
-/// The extension's name in the handshake.
-pub const EXTENSION: &str = "permessage-deflate";
-
-/// Largest LZ77 window, 2^15 = 32 KiB: what a side uses when nothing smaller was agreed.
-pub const MAX_WINDOW_BITS: u8 = 15;
-
-/// Smallest window RFC 7692 allows, 2^8 = 256 bytes.
-pub const MIN_WINDOW_BITS: u8 = 8;
 
 /// One permessage-deflate offer, as the client wrote it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -131,30 +124,19 @@ fn parse_offer(extension: &str) -> Option<Offer> {
             ("server_no_context_takeover", None) => offer.server_no_context_takeover = true,
             ("client_no_context_takeover", None) => offer.client_no_context_takeover = true,
             ("server_max_window_bits", Some(bits)) => {
-                offer.server_max_window_bits = Some(window_bits(bits)?)
+                offer.server_max_window_bits = Some(parse_window_bits(bits)?)
             }
             ("client_max_window_bits", None) => {
                 offer.client_max_window_bits = Some(MAX_WINDOW_BITS)
             }
             ("client_max_window_bits", Some(bits)) => {
-                offer.client_max_window_bits = Some(window_bits(bits)?)
+                offer.client_max_window_bits = Some(parse_window_bits(bits)?)
             }
             _ => return None,
         }
         seen.push(name);
     }
     Some(offer)
-}
-
-/// 8 to 15 written as RFC 7692 §7.1.2 allows: no sign, no leading zero.
-fn window_bits(text: &str) -> Option<u8> {
-    if text.starts_with('0') || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let bits: u8 = text.parse().ok()?;
-    (MIN_WINDOW_BITS..=MAX_WINDOW_BITS)
-        .contains(&bits)
-        .then_some(bits)
 }
 
 /// A parameter value, without the quotes of a quoted-string (RFC 7230 §3.2.6).
