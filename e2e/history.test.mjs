@@ -37,7 +37,7 @@ test('settings and history survive a reload, a message is sent again with one cl
   assert.equal(await page.inputValue('#input'), 'c0ffee');
   assert.deepEqual(await page.locator('#recent-connections button').allTextContents(), [`${echoUrl} (chat.v2)`]);
   const messages = await page.locator('#recent-messages button').allTextContents();
-  assert.deepEqual(messages, ['↻ c0ffee [hex]', '↻ remember me']);
+  assert.deepEqual(messages, ['c0ffee [hex]', 'remember me']);
   assert.equal(await page.locator('#recent-messages button').first().isDisabled(), true, 'not while closed');
 
   await page.click('#open');
@@ -45,7 +45,7 @@ test('settings and history survive a reload, a message is sent again with one cl
   await page.locator('#recent-messages button', { hasText: 'remember me' }).click();
   await page.locator('#output .line .text', { hasText: 'RESPONSE: remember me' }).waitFor();
   assert.deepEqual(await page.locator('#recent-messages button').allTextContents(),
-    ['↻ remember me', '↻ c0ffee [hex]'], 'sent again: first in the list');
+    ['remember me', 'c0ffee [hex]'], 'sent again: first in the list');
   await page.click('#close');
 
   await page.click('#forget');

@@ -186,11 +186,12 @@ pub fn App(props: &AppProps) -> Html {
 
     html! {
         <main class="page">
+            // The bar across the top and the options panel (grid areas "top" and "options").
+            <ConnectionPanel phase={state.phase} protocol={state.protocol.clone()}
+                extensions={state.extensions.clone()} default_url={start.url.clone()}
+                default_protocols={start.protocols.clone()} default_reconnect={start.reconnect}
+                refill={(*refill).clone()} {on_open} on_close={socket.close.clone()} />
             <div class="controls">
-                <ConnectionPanel phase={state.phase} protocol={state.protocol.clone()}
-                    extensions={state.extensions.clone()} default_url={start.url.clone()}
-                    default_protocols={start.protocols.clone()} default_reconnect={start.reconnect}
-                    refill={(*refill).clone()} {on_open} on_close={socket.close.clone()} />
                 <MessagePanel phase={state.phase} on_send={socket.send.clone()}
                     default_message={start.message.clone()} default_format={start.format.clone()}
                     {on_sent_text} />

@@ -1,7 +1,9 @@
-//! The page's parts: the connection and message panels on the left, the output log on the right.
+//! The page's parts: the connection bar across the top, the options, message, ticker and history
+//! panels on the left, the stats and the output log on the right.
 
 pub mod connection_panel;
 pub mod history_panel;
+pub mod icon;
 pub mod log_line;
 pub mod message_panel;
 pub mod output_log;

@@ -1,4 +1,5 @@
-//! Where to connect and with which subprotocols; Open; Close with a chosen code and reason.
+//! Where to connect and with which subprotocols; Open; Close with a chosen code and reason;
+//! the connection's state and what the server agreed.
 
 use web_sys::HtmlInputElement;
 use yew::{
@@ -6,7 +7,12 @@ use yew::{
     Properties,
 };
 
-use crate::{hooks::OpenRequest, saved::RecentConnection, state::Phase};
+use crate::{
+    components::icon::{Icon, IconName},
+    hooks::OpenRequest,
+    saved::RecentConnection,
+    state::Phase,
+};
 
 #[derive(Properties, PartialEq)]
 pub struct ConnectionPanelProps {
@@ -146,53 +152,67 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
     };
     let phase = props.phase;
 
+    // Two parts: the bar across the top (where to connect, Open / Close, the state) and the
+    // options, which sit with the other controls.
     html! {
-        <fieldset class="panel">
-            <legend>{"Connection"}</legend>
-            <label for="url">{"URL"}</label>
-            <input id="url" type="url" ref={url} disabled={phase != Phase::Closed} />
-            <label for="protocols">{"Subprotocols (comma-separated, optional)"}</label>
-            <input id="protocols" type="text" ref={protocols} disabled={phase != Phase::Closed} />
-            <div class="buttons">
-                <button id="open" type="button" disabled={phase != Phase::Closed} onclick={on_open}>
-                    {"Open"}
+        <>
+        <header class="topbar">
+            <h1 class="brand"><Icon name={IconName::Logo} /><span>{"WebSocket echo"}</span></h1>
+            <div class="address">
+                <label for="url" class="visually-hidden">{"URL"}</label>
+                <input id="url" type="url" ref={url} disabled={phase != Phase::Closed}
+                    placeholder="ws://host:port/echo" spellcheck="false" />
+                <button id="open" type="button" class="primary" disabled={phase != Phase::Closed} onclick={on_open}>
+                    <Icon name={IconName::Open} />{"Open"}
                 </button>
                 <button id="close" type="button"
                     disabled={!matches!(phase, Phase::Connecting | Phase::Open)} onclick={on_close}>
-                    {"Close"}
+                    <Icon name={IconName::Close} />{"Close"}
                 </button>
             </div>
-            <div class="close-row">
-                <label for="close-code">{"Close code"}</label>
-                <input id="close-code" type="number" ref={code} min="1000" max="4999" />
-                <label for="close-reason">{"reason"}</label>
-                <input id="close-reason" type="text" ref={reason} maxlength="123" />
+            <p class="state" role="status">
+                <span class="visually-hidden">{"Connection: "}</span>
+                <span id="phase" class={format!("pill phase-{}", phase_name(phase))}>{phase_name(phase)}</span>
+                if phase == Phase::Open && !props.protocol.is_empty() {
+                    <span class="chip" title={format!("The subprotocol the server agreed to: {}", props.protocol)}>
+                        {"subprotocol "}<b id="protocol">{props.protocol.clone()}</b>
+                    </span>
+                }
+                if phase == Phase::Open {
+                    <span class="chip" title={format!("The extensions the browser and the server agreed: {}", props.extensions)}>
+                        {"compression "}
+                        <b id="extensions">
+                            {if props.extensions.is_empty() { "none agreed".to_owned() } else { props.extensions.clone() }}
+                        </b>
+                    </span>
+                }
+            </p>
+        </header>
+        <fieldset class="panel options">
+            <legend>{"Connection options"}</legend>
+            <div class="option-row">
+                <label for="protocols">{"Subprotocols"}</label>
+                <input id="protocols" type="text" ref={protocols} disabled={phase != Phase::Closed}
+                    placeholder="optional, comma-separated" />
             </div>
-            <div class="close-row">
+            <div class="option-row">
                 <input id="reconnect" type="checkbox" ref={reconnect} disabled={phase != Phase::Closed} />
-                <label for="reconnect">{"Reconnect when dropped, up to"}</label>
+                <label for="reconnect">{"Auto-reconnect, up to"}</label>
                 <input id="reconnect-limit" type="number" ref={limit} min="1" disabled={phase != Phase::Closed}
                     aria-label="Reconnect attempts at most" />
-                <span aria-hidden="true">{"attempts"}</span>
+                <span aria-hidden="true">{"tries"}</span>
+            </div>
+            <div class="option-row">
+                <label for="close-code">{"Close with code"}</label>
+                <input id="close-code" type="number" ref={code} min="1000" max="4999" />
+                <input id="close-reason" type="text" ref={reason} maxlength="123" placeholder="reason"
+                    aria-label="Close reason" />
             </div>
             if let Some(error) = (*close_error).clone() {
                 <p id="close-error" class="error" role="alert">{error}</p>
             }
-            <p class="phase">
-                {"Connection: "}<span id="phase" class={format!("phase-{}", phase_name(phase))}>{phase_name(phase)}</span>
-                if phase == Phase::Open && !props.protocol.is_empty() {
-                    {", subprotocol "}<span id="protocol">{props.protocol.clone()}</span>
-                }
-            </p>
-            if phase == Phase::Open {
-                <p class="phase">
-                    {"Compression: "}
-                    <span id="extensions">
-                        {if props.extensions.is_empty() { "none agreed".to_owned() } else { props.extensions.clone() }}
-                    </span>
-                </p>
-            }
         </fieldset>
+        </>
     }
 }
 

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use yew::{function_component, html, Callback, Html, Properties};
 
 use crate::{
+    components::icon::{Icon, IconName},
     saved::{RecentConnection, RecentMessage, Saved},
     state::Phase,
 };
@@ -71,7 +72,7 @@ pub fn HistoryPanel(props: &HistoryPanelProps) -> Html {
                 <button type="button" class="resend" disabled={!open}
                     aria-label={format!("Send again: {shown}")}
                     onclick={Callback::from(move |_| on_resend.emit(chosen.clone()))}>
-                    {"↻ "}{shown}{kind}
+                    <Icon name={IconName::Resend} />{shown}{kind}
                 </button>
             </li>
         }
@@ -96,9 +97,11 @@ pub fn HistoryPanel(props: &HistoryPanelProps) -> Html {
             <div class="buttons">
                 <button id="share" type="button" onclick={on_share}
                     title="A link that opens this page with the URL and message filled in">
-                    {"Share link"}
+                    <Icon name={IconName::Share} />{"Share link"}
                 </button>
-                <button id="forget" type="button" onclick={on_forget}>{"Clear history"}</button>
+                <button id="forget" type="button" onclick={on_forget}>
+                    <Icon name={IconName::Clear} />{"Clear history"}
+                </button>
             </div>
             if let Some(link) = props.share_link.clone() {
                 <input id="share-link" type="text" readonly=true value={link} aria-label="Share link" />

@@ -65,11 +65,21 @@ fn text(entry: &Entry) -> String {
     )
 }
 
+/// The line's kind, for its colour (its words say the same).
+fn kind(line: &Line) -> &'static str {
+    match line {
+        Line::Send(_) => "line sent",
+        Line::Response(_) => "line echoed",
+        Line::Error(_) => "line failed",
+        Line::Open | Line::Close { .. } | Line::Reconnect(_) => "line event",
+    }
+}
+
 #[function_component]
 pub fn LogLine(props: &LogLineProps) -> Html {
     let entry = &props.entry;
     html! {
-        <div class="line">
+        <div class={kind(&entry.line)}>
             <span class="meta">{ meta(entry) }</span>
             <span class="text">{ text(entry) }</span>
             if let Some(rtt) = entry.rtt_ms {

@@ -8,6 +8,7 @@ use yew::{
 };
 
 use crate::{
+    components::icon::{Icon, IconName},
     payload::{parse, parse_repeat, Format, Outgoing, MAX_REPEAT},
     state::Phase,
 };
@@ -102,7 +103,7 @@ pub fn MessagePanel(props: &MessagePanelProps) -> Html {
     });
 
     html! {
-        <fieldset class="panel">
+        <fieldset class="panel message">
             <legend>{"Message"}</legend>
             <label for="input">{"Message (Enter sends, Shift+Enter adds a line)"}</label>
             <textarea id="input" ref={input} rows="3" onkeydown={on_keydown}
@@ -117,8 +118,8 @@ pub fn MessagePanel(props: &MessagePanelProps) -> Html {
                 <label for="repeat">{"×"}</label>
                 <input id="repeat" ref={repeat} type="number" min="1" max={MAX_REPEAT.to_string()}
                     inputmode="numeric" aria-label="Send how many times" title="How many times Send sends it" />
-                <button id="send" type="button" disabled={phase != Phase::Open} onclick={on_click}>
-                    {"Send"}
+                <button id="send" type="button" class="primary" disabled={phase != Phase::Open} onclick={on_click}>
+                    <Icon name={IconName::Send} />{"Send"}
                 </button>
             </div>
             if let Some(problem) = (*error).clone() {

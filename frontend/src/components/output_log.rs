@@ -11,6 +11,7 @@ use yew::{
 
 use crate::{
     browser_io::{copy_to_clipboard, download},
+    components::icon::{Icon, IconName},
     components::log_line::{clock, LogLine},
     hooks::use_follow_scroll,
     log_view::{json_lines, plain_text, Filter, Query},
@@ -147,9 +148,15 @@ pub fn OutputLog(props: &OutputLogProps) -> Html {
                     </select>
                     <input id="log-search" type="search" placeholder="Search" aria-label="Search the log"
                         oninput={on_search} />
-                    <button id="copy" type="button" title="Copy the shown entries as text" onclick={on_copy}>{"Copy"}</button>
-                    <button id="export" type="button" title="Download the shown entries as JSON lines" onclick={on_export}>{"Export"}</button>
-                    <button id="clear" type="button" onclick={on_clear}>{"Clear"}</button>
+                    <button id="copy" type="button" title="Copy the shown entries as text" onclick={on_copy}>
+                        <Icon name={IconName::Copy} /><span class="label">{"Copy"}</span>
+                    </button>
+                    <button id="export" type="button" title="Download the shown entries as JSON lines" onclick={on_export}>
+                        <Icon name={IconName::Export} /><span class="label">{"Export"}</span>
+                    </button>
+                    <button id="clear" type="button" title="Empty the log and the stats" onclick={on_clear}>
+                        <Icon name={IconName::Clear} /><span class="label">{"Clear"}</span>
+                    </button>
                 </div>
             </div>
             <p id="log-status" class="status" role="status">{(*status).clone()}</p>
@@ -164,7 +171,7 @@ pub fn OutputLog(props: &OutputLogProps) -> Html {
             </div>
             if !follow.following {
                 <button id="follow" type="button" class="follow" onclick={follow.resume.reform(|_| ())}>
-                    {"↓ Newest (auto-scroll is paused)"}
+                    <Icon name={IconName::Newest} />{"Newest (auto-scroll is paused)"}
                 </button>
             }
         </section>

@@ -7,7 +7,11 @@ use yew::{
     Html, Properties,
 };
 
-use crate::{payload::Outgoing, state::Phase};
+use crate::{
+    components::icon::{Icon, IconName},
+    payload::Outgoing,
+    state::Phase,
+};
 
 /// Shortest interval accepted: faster would flood the log rather than test anything.
 pub const MIN_INTERVAL_MS: u32 = 10;
@@ -83,14 +87,18 @@ pub fn TickerPanel(props: &TickerPanelProps) -> Html {
     };
     let open = props.phase == Phase::Open;
     html! {
-        <fieldset class="panel">
+        <fieldset class="panel ticker">
             <legend>{"Ticker"}</legend>
             <div class="send-row">
                 <label for="ticker-ms">{"Send the time every"}</label>
                 <input id="ticker-ms" type="number" ref={every} min={MIN_INTERVAL_MS.to_string()} placeholder="1000" />
                 <span>{"ms"}</span>
-                <button id="ticker-start" type="button" disabled={!open || *is_running} onclick={start}>{"Start"}</button>
-                <button id="ticker-stop" type="button" disabled={!*is_running} onclick={stop}>{"Stop"}</button>
+                <button id="ticker-start" type="button" disabled={!open || *is_running} onclick={start}>
+                    <Icon name={IconName::Ticker} />{"Start"}
+                </button>
+                <button id="ticker-stop" type="button" disabled={!*is_running} onclick={stop}>
+                    <Icon name={IconName::Stop} />{"Stop"}
+                </button>
             </div>
             if let Some(problem) = (*error).clone() {
                 <p id="ticker-error" class="error" role="alert">{problem}</p>
