@@ -65,7 +65,7 @@ wanted() { [[ ",$only," == *",$1,"* ]]; }
 # Each binary named: `-p backend -p client --bin bench` would build the bench alone and leave
 # a stale backend in place.
 cargo build --release -q -p backend --bin backend
-cargo build --release -q -p client --bin bench
+cargo build --release -q -p client --bin bench --bin stall_meter
 cargo build --release -q -p backend --example bare_echo
 if wanted raw-tcp || wanted tungstenite || wanted fastwebsockets; then
   cargo build --release -q -p bench-peers
@@ -86,6 +86,22 @@ if wanted uws && ! (cd bench/peers/uws && npm ls --silent >/dev/null 2>&1); then
   (cd bench/peers/uws && npm ci --silent --no-audit --no-fund) || die "npm ci in bench/peers/uws failed"
 fi
 bench=target/release/bench
+
+# The machine's own stalls, right after a rate round: a thread spinning on each CPU for 1 s
+# notes every gap over 1 ms (client/src/bin/stall_meter.rs). A VM whose host takes its CPUs
+# away shows them here, and a p99 of that round has them in it. Prints "count longest_ms".
+machine_stalls() {
+  local meter b
+  $pin_server target/release/stall_meter --duration 1s --json > "$out/stalls.json" &
+  meter=$!
+  b=$($pin_load target/release/stall_meter --duration 1s --json)
+  wait "$meter"
+  python3 - "$(cat "$out/stalls.json")" "$b" <<'EOF'
+import json, sys
+runs = [json.loads(a) for a in sys.argv[1:] if a.strip()]
+print(sum(r["stalls_over_1ms"] for r in runs), max((r["longest_ms"] for r in runs), default=0))
+EOF
+}
 out=target/bench
 mkdir -p "$out/logs"
 
@@ -155,12 +171,19 @@ run_server() {
     line=$($pin_load "$bench" "${target[@]}" --mode "$mode" --duration "$duration" \
       --connections "$connections" --rate "$rate" --json) || { failed=1; echo "$mode failed: $line"; continue; }
     ticks=$(( $(cpu_ticks "$pid") - ticks ))
-    echo "$mode: $line (log: $(stat -c %s "$log") bytes)"
-    python3 - "$name" "$mode" "$ticks" "$clock_ticks" "$line" >> "$results" <<'EOF'
+    local stalls=""
+    if [ "$mode" = rate ]; then
+      stalls=$(machine_stalls)
+      echo "$mode: $line (log: $(stat -c %s "$log") bytes; the machine's stalls over 1 ms in the 1 s after: ${stalls% *}, longest ${stalls#* } ms)"
+    else
+      echo "$mode: $line (log: $(stat -c %s "$log") bytes)"
+    fi
+    python3 - "$name" "$mode" "$ticks" "$clock_ticks" "$line" "$stalls" >> "$results" <<'EOF'
 import json, sys
 name, mode, ticks, hz, line = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
+stalls = sys.argv[6].split()[0] if sys.argv[6].strip() else ""
 cpu_us = ticks * 1e6 / hz / max(line["received"], 1)
-print(f'{name}\t{mode}\t{line["msgs_per_s"]:.0f}\t{line["p50_us"]}\t{line["p99_us"]}\t{cpu_us:.2f}\t\t{line["generator_cpu_pct"]}')
+print(f'{name}\t{mode}\t{line["msgs_per_s"]:.0f}\t{line["p50_us"]}\t{line["p99_us"]}\t{cpu_us:.2f}\t\t{line["generator_cpu_pct"]}\t{line.get("late_sends", "")}\t{stalls}')
 EOF
   done
   kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -288,12 +311,15 @@ for r in rows:
     by.setdefault((r[0], r[1]), []).append(r)
 servers = list(dict.fromkeys(r[0] for r in rows))
 def num(server, mode, col, pick=statistics.median):
-    values = [float(r[col]) for r in by.get((server, mode), []) if r[col]]
+    values = [float(r[col]) for r in by.get((server, mode), []) if len(r) > col and r[col]]
     return pick(values) if values else None
 def ratio(a, b):
     return f"{a / b:.2f}" if a is not None and b else "-"
 print(f'{"server":<19}{"ping-pong/s":>12}{"xraw":>6}{"xours":>6}{"flood/s":>11}{"xraw":>6}{"xours":>6}'
-      f'{"rate p50 µs":>12}{"p99 µs":>8}{"best p99":>9}{"cpu µs/msg":>11}{"idle B/conn":>12}{"gen% pp/fl":>12}')
+      f'{"rate p50 µs":>12}{"p99 µs":>8}{"best p99":>9}{"stalls":>7}{"cpu µs/msg":>11}{"idle B/conn":>12}{"gen% pp/fl":>12}')
+def stalls(server):
+    total = num(server, "rate", 9, sum)
+    return "-" if total is None else f"{total:.0f}"
 def gen(server, mode):
     pct = num(server, mode, 7, max)
     return "-" if pct is None else f"{pct:.0f}{'!' if pct > 90 else ''}"
@@ -304,6 +330,7 @@ for s in servers:
              f'{fl or 0:>11.0f}', f'{ratio(fl, num("raw-tcp", "flood", 2)):>6}', f'{ratio(fl, num("backend", "flood", 2)):>6}',
              f'{num(s, "rate", 3) or 0:>12.0f}', f'{num(s, "rate", 4) or 0:>8.0f}',
              f'{num(s, "rate", 4, min) or 0:>9.0f}',
+             f'{stalls(s):>7}',
              f'{num(s, "flood", 5) or 0:>11.2f}', f'{num(s, "idle", 6) or 0:>12.0f}',
              f'{gen(s, "ping-pong") + "/" + gen(s, "flood"):>12}']
     print("".join(cells))
@@ -312,5 +339,7 @@ echo "(gen% pp/fl: the load generator's own CPU, % of its one core, in ping-pong
 echo " highest of the rounds; '!' marks over 90 %: generator-bound, the figure may be the generator's."
 echo " cpu µs/msg: the server's user + system time during the flood run over the echoes received;"
 echo " best p99: the lowest of the rounds. On this shared machine some rounds of every server, raw"
-echo " TCP included, see a few stalls of 2+ ms that set their p99; the best round shows the server.)"
+echo " TCP included, see a few stalls of 2+ ms that set their p99; the best round shows the server."
+echo " stalls: gaps over 1 ms that a thread spinning on each CPU saw in the 1 s after each rate round,"
+echo " summed over the rounds: the machine's own stalls (its host taking the CPUs away), not a server's.)"
 exit $failed
