@@ -188,6 +188,11 @@ test('keyboard only: every control is reachable by Tab, and a whole session work
   await page.locator('#output .line .text', { hasText: /^CLOSE \(code 1000\)$/ }).waitFor();
   assert.deepEqual(await logLines(page),
     ['OPEN', 'SEND: typed, not clicked', 'RESPONSE: typed, not clicked', 'CLOSE (code 1000)']);
+  // Enter in the URL field opens, as in an address bar.
+  await focus('url');
+  await page.keyboard.press('Enter');
+  await page.locator('#phase', { hasText: /^open$/ }).waitFor();
+  assert.equal((await logLines(page)).at(-1), 'OPEN');
   await context.close();
 });
 

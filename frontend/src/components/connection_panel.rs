@@ -102,7 +102,7 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
         let (url, protocols, on_open) = (url.clone(), protocols.clone(), props.on_open.clone());
         let (reconnect, limit, close_error) =
             (reconnect.clone(), limit.clone(), close_error.clone());
-        Callback::from(move |_| {
+        Callback::from(move |()| {
             let reconnect = if reconnect
                 .cast::<HtmlInputElement>()
                 .is_some_and(|b| b.checked())
@@ -133,6 +133,16 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
             });
         })
     };
+    // Enter in the URL or subprotocols field opens, as in an address bar.
+    let on_enter = {
+        let on_open = on_open.clone();
+        Callback::from(move |event: yew::KeyboardEvent| {
+            if event.key() == "Enter" {
+                event.prevent_default();
+                on_open.emit(());
+            }
+        })
+    };
     let on_close = {
         let (code, reason, on_close, close_error) = (
             code.clone(),
@@ -161,8 +171,9 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
             <div class="address">
                 <label for="url" class="visually-hidden">{"URL"}</label>
                 <input id="url" type="url" ref={url} disabled={phase != Phase::Closed}
-                    placeholder="ws://host:port/echo" spellcheck="false" />
-                <button id="open" type="button" class="primary" disabled={phase != Phase::Closed} onclick={on_open}>
+                    placeholder="ws://host:port/echo" spellcheck="false" onkeydown={on_enter.clone()} />
+                <button id="open" type="button" class="primary" disabled={phase != Phase::Closed}
+                    onclick={on_open.reform(|_| ())}>
                     <Icon name={IconName::Open} />{"Open"}
                 </button>
                 <button id="close" type="button"
@@ -193,7 +204,7 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
             <div class="option-row">
                 <label for="protocols">{"Subprotocols"}</label>
                 <input id="protocols" type="text" ref={protocols} disabled={phase != Phase::Closed}
-                    placeholder="optional, comma-separated" />
+                    placeholder="optional, comma-separated" onkeydown={on_enter} />
             </div>
             <div class="option-row">
                 <input id="reconnect" type="checkbox" ref={reconnect} disabled={phase != Phase::Closed} />
