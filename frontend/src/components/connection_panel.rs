@@ -161,6 +161,11 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
         })
     };
     let phase = props.phase;
+    let extensions = if props.extensions.is_empty() {
+        "none agreed".to_owned()
+    } else {
+        props.extensions.clone()
+    };
 
     // Two parts: the bar across the top (where to connect, Open / Close, the state) and the
     // options, which sit with the other controls.
@@ -190,14 +195,15 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
                     </span>
                 }
                 if phase == Phase::Open {
-                    <span class="chip" title={format!("The extensions the browser and the server agreed: {}", props.extensions)}>
-                        {"compression "}
-                        <b id="extensions">
-                            {if props.extensions.is_empty() { "none agreed".to_owned() } else { props.extensions.clone() }}
-                        </b>
+                    <span class="chip" title={format!("The extensions the browser and the server agreed: {extensions}")}>
+                        {"compression "}<b id="extensions">{extensions.clone()}</b>
                     </span>
                 }
             </p>
+            // In the bar, next to the buttons that raise them (the options may be off screen).
+            if let Some(error) = (*close_error).clone() {
+                <p id="close-error" class="error" role="alert">{error}</p>
+            }
         </header>
         <fieldset class="panel options">
             <legend>{"Connection options"}</legend>
@@ -219,9 +225,6 @@ pub fn ConnectionPanel(props: &ConnectionPanelProps) -> Html {
                 <input id="close-reason" type="text" ref={reason} maxlength="123" placeholder="reason"
                     aria-label="Close reason" />
             </div>
-            if let Some(error) = (*close_error).clone() {
-                <p id="close-error" class="error" role="alert">{error}</p>
-            }
         </fieldset>
         </>
     }
