@@ -90,7 +90,7 @@ function lowContrastText() {
   const seen = new Set();
   const candidates = [...document.querySelectorAll('body *')].filter((el) =>
     [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim())
-    || (el.matches('input:not([type=checkbox]), textarea, select') && el.value));
+    || (el.matches('input:not([type=checkbox]), textarea, select') && (el.value || el.placeholder)));
   for (const el of candidates) {
     const box = el.getBoundingClientRect();
     if (box.width <= 1 || box.height <= 1 || !el.checkVisibility()) continue;
@@ -103,7 +103,8 @@ function lowContrastText() {
       backgrounds.push(style.backgroundColor);
       if (opaque(style.backgroundColor)) break;
     }
-    const style = getComputedStyle(el);
+    // An empty field shows its placeholder, in the placeholder's colour.
+    const style = el.value === '' && el.placeholder ? getComputedStyle(el, '::placeholder') : getComputedStyle(el);
     const layers = [...backgrounds].reverse().map((c) => [c, 1]);
     const back = paint(layers);
     const front = paint([...layers, [style.color, fade]]);
@@ -115,7 +116,7 @@ function lowContrastText() {
     const name = `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}.${el.className?.baseVal ?? el.className}`;
     if (ratio < needed && !seen.has(name)) {
       seen.add(name);
-      failures.push(`${name} "${(el.value || el.textContent).trim().slice(0, 30)}": ${ratio.toFixed(2)} < ${needed}`
+      failures.push(`${name} "${(el.value || el.placeholder || el.textContent).trim().slice(0, 30)}": ${ratio.toFixed(2)} < ${needed}`
         + ` (${style.color} on ${backgrounds.join(' over ')})`);
     }
   }
