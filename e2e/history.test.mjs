@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backendAndBrowser } from './support.mjs';
+import { backendAndBrowser, fieldsFilled } from './support.mjs';
 
 const shared = backendAndBrowser();
 
@@ -13,6 +13,7 @@ const opened = (page) => page.locator('#output .line .text', { hasText: /^OPEN$/
 test('settings and history survive a reload, a message is sent again with one click, and Clear forgets', async () => {
   const page = await shared.browser.newPage();
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   const echoUrl = await page.inputValue('#url');
   await page.fill('#protocols', 'chat.v2');
   await page.check('#reconnect');
@@ -29,6 +30,7 @@ test('settings and history survive a reload, a message is sent again with one cl
   await page.click('#close');
 
   await page.reload();
+  await fieldsFilled(page);
   assert.equal(await page.inputValue('#url'), echoUrl);
   assert.equal(await page.inputValue('#protocols'), 'chat.v2');
   assert.equal(await page.isChecked('#reconnect'), true);
@@ -52,6 +54,7 @@ test('settings and history survive a reload, a message is sent again with one cl
   assert.equal(await page.locator('#recent-messages').count(), 0);
   assert.match(await page.textContent('#history-note'), /cleared/);
   await page.reload();
+  await fieldsFilled(page);
   assert.equal(await page.inputValue('#protocols'), '');
   assert.equal(await page.isChecked('#reconnect'), false);
   assert.equal(await page.inputValue('#input'), 'Hello world!');
@@ -61,6 +64,7 @@ test('settings and history survive a reload, a message is sent again with one cl
 test('a recent connection goes back into the fields with one click', async () => {
   const page = await shared.browser.newPage();
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   const echoUrl = await page.inputValue('#url');
   for (const protocols of ['first', 'second']) {
     await page.fill('#protocols', protocols);
@@ -78,6 +82,7 @@ test('a recent connection goes back into the fields with one click', async () =>
 test('a share link opens the page with the URL and message filled in', async () => {
   const page = await shared.browser.newPage();
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   const echoUrl = await page.inputValue('#url');
   const message = 'shared ✓ & "quoted" = 100%?\nsecond line';
   await page.fill('#input', message);
@@ -87,6 +92,7 @@ test('a share link opens the page with the URL and message filled in', async () 
 
   const visitor = await shared.browser.newPage();
   await visitor.goto(link);
+  await fieldsFilled(visitor);
   assert.equal(await visitor.inputValue('#url'), echoUrl);
   assert.equal(await visitor.inputValue('#input'), message);
   await visitor.click('#open');
@@ -96,6 +102,7 @@ test('a share link opens the page with the URL and message filled in', async () 
 
   // Binary in hex keeps its format.
   await visitor.goto(`${shared.backend.url}?url=${encodeURIComponent(echoUrl)}&message=00ff&format=hex`);
+  await fieldsFilled(visitor);
   assert.equal(await visitor.inputValue('#format'), 'hex');
   assert.equal(await visitor.inputValue('#input'), '00ff');
   await page.close();

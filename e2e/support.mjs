@@ -82,3 +82,11 @@ export function backendAndBrowser() {
   });
   return shared;
 }
+
+/**
+ * Waits until the page has filled its URL and message fields: they are set just after the first
+ * render (an effect), so a value read straight after `goto` can still be empty.
+ */
+export async function fieldsFilled(page) {
+  await page.waitForFunction(() => document.querySelector('#url')?.value && document.querySelector('#input')?.value);
+}
