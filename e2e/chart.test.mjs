@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backendAndBrowser } from './support.mjs';
+import { backendAndBrowser, fieldsFilled } from './support.mjs';
 
 const shared = backendAndBrowser();
 
@@ -36,6 +36,7 @@ async function sendTimes(page, times) {
 test('the chart draws the round trips and redraws as more arrive; the histogram counts them all', async () => {
   const page = await shared.browser.newPage();
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   assert.match(await page.textContent('#rtt-chart-caption'), /appear here/);
   assert.equal((await chartState(page)).points, 0, 'nothing drawn before any echo');
   assert.deepEqual(await histogram(page), []);

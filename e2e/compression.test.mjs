@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backendAndBrowser, startBackend } from './support.mjs';
+import { backendAndBrowser, startBackend, fieldsFilled } from './support.mjs';
 
 const shared = backendAndBrowser();
 
@@ -23,6 +23,7 @@ test('Chromium and the backend agree on permessage-deflate and the page shows it
   await cdp.send('Network.enable');
   cdp.on('Network.webSocketHandshakeResponseReceived', (e) => handshakes.push(e.response.headers));
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   await page.click('#open');
   await page.locator('#output .line .text', { hasText: /^OPEN$/ }).waitFor();
 
@@ -56,6 +57,7 @@ test('with compression off on the server, the page says none was agreed', async 
   try {
     const page = await shared.browser.newPage();
     await page.goto(backend.url);
+    await fieldsFilled(page);
     await page.click('#open');
     await page.locator('#output .line .text', { hasText: /^OPEN$/ }).waitFor();
     assert.equal(await page.textContent('#extensions'), 'none agreed');

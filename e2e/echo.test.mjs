@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { backendAndBrowser, startBackend } from './support.mjs';
+import { backendAndBrowser, startBackend, fieldsFilled } from './support.mjs';
 
 /** The backend and Chromium this file's tests share. */
 const shared = backendAndBrowser();
@@ -31,6 +31,7 @@ function escape(text) {
 test('the page from the backend opens, echoes and closes', async () => {
   const page = await shared.browser.newPage();
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   await page.locator('#open').waitFor();
   assert.equal(await page.inputValue('#input'), 'Hello world!');
   assert.equal(await page.isDisabled('#send'), true, 'Send does nothing before Open');
@@ -60,6 +61,7 @@ test('markup in a message is shown as text, never run', async () => {
   let dialogs = 0;
   page.on('dialog', (dialog) => { dialogs += 1; dialog.dismiss(); });
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   await page.click('#open');
   await waitForLine(page, 'OPEN');
 
@@ -80,6 +82,7 @@ test('the page connects with the scheme and host it was loaded from', async () =
   const sockets = [];
   page.on('websocket', (socket) => sockets.push(socket.url()));
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   await page.click('#open');
   await waitForLine(page, 'OPEN');
   assert.deepEqual(sockets, [`${shared.backend.url.replace('http://', 'ws://')}echo`]);
@@ -89,6 +92,7 @@ test('the page connects with the scheme and host it was loaded from', async () =
 test('binary messages round-trip as hex, and Close sends the chosen code and reason', async () => {
   const page = await shared.browser.newPage();
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   await page.click('#open');
   await waitForLine(page, 'OPEN');
 
@@ -123,6 +127,7 @@ test('the page reconnects by itself after the backend restarts', async () => {
   const port = new URL(first.url).port;
   const page = await shared.browser.newPage();
   await page.goto(first.url);
+  await fieldsFilled(page);
   await page.check('#reconnect');
   await page.click('#open');
   await waitForLine(page, 'OPEN');

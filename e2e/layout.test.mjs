@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backendAndBrowser } from './support.mjs';
+import { backendAndBrowser, fieldsFilled } from './support.mjs';
 
 const shared = backendAndBrowser();
 
@@ -14,6 +14,7 @@ test('light and dark themes follow the system setting', async () => {
   const page = await shared.browser.newPage();
   await page.emulateMedia({ colorScheme: 'light' });
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   await page.locator('#open').waitFor();
   const light = await background(page);
   await page.emulateMedia({ colorScheme: 'dark' });
@@ -36,6 +37,7 @@ test('light and dark themes follow the system setting', async () => {
 test('on a 1280x700 window the stats and most of the log are in the first screen', async () => {
   const page = await shared.browser.newPage({ viewport: { width: 1280, height: 700 } });
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   const stats = await page.locator('#stat-rtt').boundingBox();
   const chart = await page.locator('#rtt-chart').boundingBox();
   const log = await page.locator('#output').boundingBox();
@@ -48,6 +50,7 @@ test('on a 1280x700 window the stats and most of the log are in the first screen
 test('on a phone the log is in the first screen, under the connection bar, the message box after it', async () => {
   const page = await shared.browser.newPage({ viewport: { width: 390, height: 844 } });
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   const log = await page.locator('#output').boundingBox();
   assert.ok(log.y < 200, `the log starts near the top (${log.y})`);
   assert.ok(log.y + log.height <= 844, 'all of it in the first screen');
@@ -126,6 +129,7 @@ function lowContrastText() {
 test('every text meets WCAG AA contrast in both themes, closed and open, with errors showing', async () => {
   const page = await shared.browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   await page.locator('#open').waitFor();
   const audit = async (when) => {
     for (const scheme of ['light', 'dark']) {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { backendAndBrowser } from './support.mjs';
+import { backendAndBrowser, fieldsFilled } from './support.mjs';
 
 /** The backend and Chromium this file's tests share. */
 const shared = backendAndBrowser();
@@ -16,6 +16,7 @@ async function openPage(options = {}) {
   const context = await shared.browser.newContext(options);
   const page = await context.newPage();
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   await page.click('#open');
   await page.locator('#output .line .text', { hasText: /^OPEN$/ }).waitFor();
   return page;
@@ -143,6 +144,7 @@ test('keyboard only: every control is reachable by Tab, and a whole session work
   const context = await shared.browser.newContext();
   const page = await context.newPage();
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   await page.locator('#open').waitFor();
 
   // Tab through the page once, noting where focus lands (disabled buttons are skipped, as
@@ -205,6 +207,7 @@ test('subprotocols are offered, the state is shown, the ticker and the stats run
   const handshakes = [];
   cdp.on('Network.webSocketWillSendHandshakeRequest', (event) => handshakes.push(event.request.headers));
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   assert.equal(await page.textContent('#phase'), 'closed');
 
   await page.fill('#protocols', 'chat.v2, echo');

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backendAndBrowser } from './support.mjs';
+import { backendAndBrowser, fieldsFilled } from './support.mjs';
 
 const shared = backendAndBrowser();
 
@@ -24,6 +24,7 @@ function median(values) {
 test('the page times round trips as a plain WebSocket does, to the hundredth of a ms', async () => {
   const page = await shared.browser.newPage();
   await page.goto(shared.backend.url);
+  await fieldsFilled(page);
   assert.equal(await page.evaluate(() => crossOriginIsolated), true,
     'cross-origin isolated: performance.now() has 5 µs resolution, not 100 µs');
   await page.click('#open');
