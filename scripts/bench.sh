@@ -183,7 +183,7 @@ import json, sys
 name, mode, ticks, hz, line = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
 stalls = sys.argv[6].split()[0] if sys.argv[6].strip() else ""
 cpu_us = ticks * 1e6 / hz / max(line["received"], 1)
-print(f'{name}\t{mode}\t{line["msgs_per_s"]:.0f}\t{line["p50_us"]}\t{line["p99_us"]}\t{cpu_us:.2f}\t\t{line["generator_cpu_pct"]}\t{line.get("late_sends", "")}\t{stalls}')
+print(f'{name}\t{mode}\t{line["msgs_per_s"]:.0f}\t{line["p50_us"]}\t{line["p99_us"]}\t{cpu_us:.2f}\t\t{line["generator_cpu_pct"]}\t{stalls}')
 EOF
   done
   kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -318,7 +318,7 @@ def ratio(a, b):
 print(f'{"server":<19}{"ping-pong/s":>12}{"xraw":>6}{"xours":>6}{"flood/s":>11}{"xraw":>6}{"xours":>6}'
       f'{"rate p50 µs":>12}{"p99 µs":>8}{"best p99":>9}{"stalls":>7}{"cpu µs/msg":>11}{"idle B/conn":>12}{"gen% pp/fl":>12}')
 def stalls(server):
-    total = num(server, "rate", 9, sum)
+    total = num(server, "rate", 8, sum)
     return "-" if total is None else f"{total:.0f}"
 def gen(server, mode):
     pct = num(server, mode, 7, max)

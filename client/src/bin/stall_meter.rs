@@ -81,16 +81,17 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let stalls = spin(args.duration, |_| {});
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    // Milliseconds to the microsecond.
+    let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
     if args.json {
-        println!(
-            "{{\"duration_s\":{:.3},\"stalls_over_100us\":{},\"stalls_over_1ms\":{},\"longest_ms\":{:.3},\"lost_ms\":{:.3}}}",
-            args.duration.as_secs_f64(),
-            stalls.over_100us,
-            stalls.over_1ms,
-            ms(stalls.longest),
-            ms(stalls.lost)
-        );
+        let line = serde_json::json!({
+            "duration_s": args.duration.as_secs_f64(),
+            "stalls_over_100us": stalls.over_100us,
+            "stalls_over_1ms": stalls.over_1ms,
+            "longest_ms": ms(stalls.longest),
+            "lost_ms": ms(stalls.lost),
+        });
+        println!("{line}");
     } else {
         println!(
             "in {:.1} s: {} stalls over 100 µs, {} over 1 ms, the longest {:.2} ms, {:.2} ms lost in all",

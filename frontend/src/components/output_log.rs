@@ -11,8 +11,10 @@ use yew::{
 
 use crate::{
     browser_io::{copy_to_clipboard, download},
-    components::icon::{Icon, IconName},
-    components::log_line::{clock, LogLine},
+    components::{
+        icon::{Icon, IconName},
+        log_line::{clock, LogLine},
+    },
     hooks::use_follow_scroll,
     log_view::{json_lines, plain_text, Filter, Query},
     state::{Entry, State, MAX_ENTRIES},
