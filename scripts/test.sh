@@ -91,8 +91,9 @@ suite "format (cargo fmt --check)" cargo fmt --all -- --check
 suite "lint native (clippy)" cargo clippy -p backend -p client -p ws-deflate -p bench-peers --all-targets -- -D warnings
 suite "lint wasm (clippy)" cargo clippy -p frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
 suite "backend, client and ws-deflate (cargo test)" cargo test -p backend -p client -p ws-deflate
-suite "memory bound under hostile clients (release backend)" \
-  cargo test --release -p backend --test memory_bound -- --ignored --test-threads 1 --nocapture
+suite "memory bound and hostile peers (release backend)" \
+  cargo test --release -p backend --test memory_bound --test hostile_peers -- --ignored \
+  --test-threads 1 --nocapture
 suite "behind nginx (deploy/nginx.conf, two backends)" \
   cargo test -p backend --test behind_nginx -- --ignored
 suite "bundle (trunk build --release, size budget)" bundle

@@ -1,6 +1,6 @@
 //! `/`: the frontend bundle built by trunk, or, when it has not been built, a page saying how.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use actix_files::Files;
 use actix_web::{http::StatusCode, middleware::DefaultHeaders, web, HttpResponse};
@@ -25,24 +25,22 @@ pub fn cross_origin_isolation() -> DefaultHeaders {
 }
 
 /// Answers every request that reaches it with [`missing_bundle_page`].
-pub fn missing_bundle_route(dist: PathBuf) -> actix_web::Route {
-    web::to(move || {
-        let page = missing_bundle_page(&dist);
-        async move { page }
-    })
+pub fn missing_bundle_route() -> actix_web::Route {
+    web::to(|| async { missing_bundle_page() })
 }
 
-/// 503 with a page that says what is missing and the commands that build it.
-pub fn missing_bundle_page(dist: &Path) -> HttpResponse {
-    let dist = html_escape(&dist.display().to_string());
+/// 503 with a page that says what is missing and the commands that build it. It names no
+/// server path (the log at start-up does): a visitor learns nothing of the server's disk.
+pub fn missing_bundle_page() -> HttpResponse {
     HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE)
         .content_type("text/html; charset=utf-8")
-        .body(format!(
+        .body(
             r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Frontend not built</title></head>
 <body>
 <h1>The tester page has not been built</h1>
-<p>The backend found no <code>index.html</code> in <code>{dist}</code>.</p>
+<p>The backend found no <code>index.html</code> in the folder it serves (<code>--dist</code>;
+by default the workspace's <code>dist/</code>).</p>
 <p>Build it from the workspace root, then restart the backend:</p>
 <pre>bash scripts/run.sh            # installs what is missing, builds, runs
 # or, with trunk installed:
@@ -50,13 +48,6 @@ trunk build --release</pre>
 <p>or start the backend with <code>--dist DIR</code> pointing at a built bundle.</p>
 <p>The WebSocket echo on <code>/echo</code> works meanwhile.</p>
 </body></html>
-"#
-        ))
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+"#,
+        )
 }

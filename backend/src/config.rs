@@ -37,6 +37,19 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 /// nothing is dropped after it.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long an idle keep-alive HTTP connection (page loads, `/metrics` scrapes) waits for its
+/// next request before the server closes it.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(5);
+
+/// Longest a plain HTTP request may take, from its head to the end of its response. The
+/// largest thing served is the page's bundle (about 500 KB): 30 s is 17 KB/s.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Plain HTTP connections (page loads, scrapes, handshakes not yet done) allowed at once,
+/// unless the file descriptor limit is lower than twice this; see
+/// [`Config::http_connection_bound`].
+pub const DEFAULT_MAX_HTTP_CONNECTIONS: usize = 1_000;
+
 /// On SIGINT/SIGTERM, how long open connections get to answer the server's close (1001) before
 /// the server exits anyway.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -129,10 +142,29 @@ pub struct Config {
           value_parser = parse_duration)]
     pub idle_timeout: Duration,
 
-    /// Time allowed to receive the opening handshake's request.
+    /// Time allowed for each HTTP request head to arrive whole (the WebSocket handshake's, and
+    /// every later one on a keep-alive connection), counted from its first byte, or from the
+    /// connection's accept for the first (on a TLS port, the TLS handshake included).
     #[arg(long, env = "ECHO_HANDSHAKE_TIMEOUT", default_value = "5s", value_name = "DURATION",
           value_parser = parse_duration)]
     pub handshake_timeout: Duration,
+
+    /// How long an idle keep-alive HTTP connection waits for its next request.
+    #[arg(long, env = "ECHO_KEEP_ALIVE", default_value = "5s", value_name = "DURATION",
+          value_parser = parse_duration)]
+    pub keep_alive: Duration,
+
+    /// Longest a plain HTTP request may take, from its head to the end of its response.
+    #[arg(long, env = "ECHO_REQUEST_TIMEOUT", default_value = "30s", value_name = "DURATION",
+          value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    /// Plain HTTP connections (not WebSockets) open at once, TLS handshakes included; past it
+    /// a new one takes the place of the one waiting longest for a request, or gets 503 if all
+    /// are busy [default: 1000, or half the file descriptor limit if that is less].
+    #[arg(long, env = "ECHO_MAX_HTTP_CONNECTIONS", value_name = "N",
+          value_parser = parse_positive)]
+    pub max_http_connections: Option<usize>,
 
     /// PEM certificate chain: serve https and wss (needs --tls-key).
     #[arg(long, env = "ECHO_TLS_CERT", value_name = "FILE", requires = "tls_key")]
@@ -252,6 +284,25 @@ impl Config {
             .unwrap_or_else(|| default_budget(self.max_message_bytes))
     }
 
+    /// `--max-http-connections`, or its default: 1,000, or half the file descriptor limit if
+    /// that is less, so that connections parked by a peer can never take every descriptor.
+    pub fn http_connection_bound(&self) -> usize {
+        self.max_http_connections.unwrap_or_else(|| {
+            let half = crate::fd_limit::soft_limit().map_or(u64::MAX, |limit| limit / 2);
+            usize::try_from(half)
+                .unwrap_or(usize::MAX)
+                .clamp(1, DEFAULT_MAX_HTTP_CONNECTIONS)
+        })
+    }
+
+    /// File descriptors the configured bounds can take at once: every WebSocket, every plain
+    /// HTTP connection, and [`crate::fd_limit::RESERVED`] for the rest.
+    pub fn descriptors_needed(&self) -> u64 {
+        (self.max_connections as u64)
+            .saturating_add(self.http_connection_bound() as u64)
+            .saturating_add(crate::fd_limit::RESERVED)
+    }
+
     /// What the server agrees of permessage-deflate.
     pub fn deflate_policy(&self) -> DeflatePolicy {
         DeflatePolicy {
@@ -275,6 +326,9 @@ impl Config {
             ping_interval: DEFAULT_PING_INTERVAL,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            keep_alive: DEFAULT_KEEP_ALIVE,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_http_connections: None,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             log_format: LogFormat::Text,
             log_rate: DEFAULT_LOG_RATE,

@@ -1,5 +1,6 @@
 //! How many `recv:` lines a second the log gets (`--log-rate`): every message up to the limit,
-//! then, once a second, one line saying how many more arrived and were not shown.
+//! then, once a second, one line saying how many more arrived and were not shown. Lines for
+//! refused upgrades, which a client can also cause in a loop, get the same limit.
 //!
 //! Why: a line per message, written to a file as a deployment does, costs about half of a
 //! flood's throughput however cheaply it is formatted (bench/RESULTS.md: the bytes themselves,
@@ -40,6 +41,11 @@ struct LogRate {
     /// Lines shown in this second so far, all threads together.
     shown: AtomicU64,
     threads: Mutex<Vec<Arc<Unshown>>>,
+    /// Refused-upgrade lines shown in this second (a budget of their own, so that a flood of
+    /// messages does not hide refusals, nor a flood of refusals the messages).
+    refusals_shown: AtomicU64,
+    /// Refused upgrades not logged since the last summary.
+    refusals_unshown: AtomicU64,
 }
 
 static LOG_RATE: OnceLock<LogRate> = OnceLock::new();
@@ -65,6 +71,8 @@ pub fn limit_recv_lines(per_second: u64) {
         second: AtomicU64::new(0),
         shown: AtomicU64::new(0),
         threads: Mutex::new(Vec::new()),
+        refusals_shown: AtomicU64::new(0),
+        refusals_unshown: AtomicU64::new(0),
     };
     if LOG_RATE.set(rate).is_err() {
         return;
@@ -116,6 +124,19 @@ pub fn admit(bytes: usize) -> bool {
     })
 }
 
+/// Whether the line for a refused upgrade may be written (a client that is refused in a loop,
+/// with a long `Origin`, once wrote a gigabyte of log in ten seconds); if not, it is counted.
+pub fn admit_refusal() -> bool {
+    let Some(rate) = LOG_RATE.get() else {
+        return true;
+    };
+    if rate.refusals_shown.fetch_add(1, Ordering::Relaxed) < rate.per_second {
+        return true;
+    }
+    rate.refusals_unshown.fetch_add(1, Ordering::Relaxed);
+    false
+}
+
 /// The ticker: once a second, a line for what was not shown, then a fresh second's lines.
 fn summarize_each_second() {
     let Some(rate) = LOG_RATE.get() else { return };
@@ -132,7 +153,15 @@ fn summarize_each_second() {
             })
         };
         rate.shown.store(0, Ordering::Relaxed);
+        rate.refusals_shown.store(0, Ordering::Relaxed);
         rate.second.fetch_add(1, Ordering::Relaxed);
+        let refusals = rate.refusals_unshown.swap(0, Ordering::Relaxed);
+        if refusals > 0 {
+            tracing::info!(
+                "{refusals} more refused upgrades not logged (over --log-rate {} lines/s)",
+                rate.per_second
+            );
+        }
         let (new_messages, new_bytes) = (messages - reported_messages, bytes - reported_bytes);
         (reported_messages, reported_bytes) = (messages, bytes);
         if new_messages > 0 {

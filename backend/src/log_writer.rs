@@ -3,39 +3,55 @@
 //! write per line, no allocation per line, and no thread woken per line (a writer thread that
 //! wakes for every line costs a context switch per echoed message when messages trickle in).
 //!
-//! Nothing is dropped: past [`MAX_BUFFERED_BYTES`] a thread that logs waits for the writer,
-//! so a disk or pipe slower than the log slows the server instead of losing lines. The
-//! [`FlushGuard`] writes what is left when it is dropped, at the end of `main`; a line logged
-//! after that (or with no writer thread) goes straight to stderr.
+//! Logging never waits for the output: past [`MAX_BUFFERED_BYTES`] waiting to be written (a
+//! stuck journald or container log driver, a full disk, a terminal nobody scrolls), lines are
+//! dropped and counted ([`DROPPED_LINES`], `echo_log_lines_dropped_total`), and once the output
+//! takes bytes again one line says how many were lost. A server that blocked on its log instead
+//! stopped echoing, answering `/healthz` and obeying SIGTERM for as long as the reader was stuck.
+//! The [`FlushGuard`] writes what is left when it is dropped, at the end of `main`, waiting at
+//! most [`FINAL_FLUSH`] for the output; a line logged after that is dropped too (one logged
+//! with no writer thread at all goes straight to stderr).
 
 use std::{
     io::{self, Write},
-    sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
+    sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, PoisonError},
     thread::JoinHandle,
     time::Duration,
 };
 
+use prometheus_client::metrics::counter::Counter;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// After the first line of a batch, how long more lines gather before the batch is written.
 pub const GATHER: Duration = Duration::from_millis(5);
 /// A batch this big is written at once rather than waiting out [`GATHER`].
 pub const FLUSH_AT_BYTES: usize = 64 * 1024;
-/// More than this waiting (the output is slower than the log): logging waits for the writer.
+/// More than this waiting (the output is slower than the log): new lines are dropped.
 pub const MAX_BUFFERED_BYTES: usize = 8 * 1024 * 1024;
+/// At exit, the longest the last lines may take to be written before the process goes anyway.
+pub const FINAL_FLUSH: Duration = Duration::from_secs(1);
+
+/// Log lines dropped because the output did not keep up, since the process started.
+pub static DROPPED_LINES: LazyLock<Counter> = LazyLock::new(Counter::default);
 
 struct Shared {
     state: Mutex<State>,
     /// Lines are waiting (or the guard was dropped).
     wake: Condvar,
-    /// The writer took the buffer.
-    drained: Condvar,
+    /// The writer thread has written its last batch.
+    finished: Condvar,
 }
 
 #[derive(Default)]
 struct State {
     buffer: Vec<u8>,
     closed: bool,
+    /// The writer thread is gone (or never started): lines logged now are not written by it.
+    writer_gone: bool,
+    /// No writer thread could be started: whoever logs writes to stderr itself.
+    no_thread: bool,
+    /// Lines dropped since the last line saying so.
+    dropped: u64,
 }
 
 impl Shared {
@@ -62,7 +78,7 @@ pub fn batch_writer<W: Write + Send + 'static>(output: W) -> (BatchWriter, Flush
     let shared = Arc::new(Shared {
         state: Mutex::new(State::default()),
         wake: Condvar::new(),
-        drained: Condvar::new(),
+        finished: Condvar::new(),
     });
     let thread = {
         let shared = Arc::clone(&shared);
@@ -76,7 +92,10 @@ pub fn batch_writer<W: Write + Send + 'static>(output: W) -> (BatchWriter, Flush
     // Without a thread (none can be started) every line is written by whoever logs it.
     let thread = thread.ok();
     if thread.is_none() {
-        shared.lock().closed = true;
+        let mut state = shared.lock();
+        state.closed = true;
+        state.writer_gone = true;
+        state.no_thread = true;
     }
     (writer, FlushGuard { shared, thread })
 }
@@ -84,9 +103,10 @@ pub fn batch_writer<W: Write + Send + 'static>(output: W) -> (BatchWriter, Flush
 fn write_batches<W: Write>(shared: &Shared, mut output: W) {
     let mut batch = Vec::new();
     loop {
+        let dropped;
         {
             let mut state = shared.lock();
-            while state.buffer.is_empty() && !state.closed {
+            while state.buffer.is_empty() && state.dropped == 0 && !state.closed {
                 state = shared
                     .wake
                     .wait(state)
@@ -101,23 +121,53 @@ fn write_batches<W: Write>(shared: &Shared, mut output: W) {
                     .0;
             }
             std::mem::swap(&mut batch, &mut state.buffer);
-            shared.drained.notify_all();
-            if batch.is_empty() && state.closed {
+            dropped = std::mem::take(&mut state.dropped);
+            if batch.is_empty() && dropped == 0 && state.closed {
+                state.writer_gone = true;
+                shared.finished.notify_all();
                 return;
             }
         }
         // Nowhere to report a failed write to: the log itself is what failed.
         let _ = output.write_all(&batch).and_then(|()| output.flush());
+        if dropped > 0 {
+            // Written once the output moves again: the gap in the log is explained in it.
+            let _ = writeln!(output, "{}", dropped_line(dropped)).and_then(|()| output.flush());
+        }
         batch.clear();
         // A flood's batches can grow to megabytes: do not keep that much once it is over.
         batch.shrink_to(FLUSH_AT_BYTES);
     }
 }
 
+/// The line that says how many lines the log lost.
+pub fn dropped_line(lines: u64) -> String {
+    format!(
+        "log: {lines} line(s) dropped: the log output (stderr) did not keep up \
+         (counted in echo_log_lines_dropped_total)"
+    )
+}
+
 impl Drop for FlushGuard {
     fn drop(&mut self) {
-        self.shared.lock().closed = true;
+        let mut state = self.shared.lock();
+        state.closed = true;
         self.shared.wake.notify_all();
+        // A stuck output must not hold the exit: wait a little, then leave the thread behind.
+        let deadline = std::time::Instant::now() + FINAL_FLUSH;
+        while !state.writer_gone {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            state = self
+                .shared
+                .finished
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        drop(state);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -127,18 +177,15 @@ impl Drop for FlushGuard {
 impl Write for BatchWriter {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         let mut state = self.shared.lock();
-        while state.buffer.len() >= MAX_BUFFERED_BYTES && !state.closed {
-            // The output is behind: wait for the writer rather than drop lines.
-            self.shared.wake.notify_one();
-            state = self
-                .shared
-                .drained
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        if state.closed {
+        if state.no_thread {
             drop(state);
             return io::stderr().write_all(bytes).map(|()| bytes.len());
+        }
+        if state.closed || state.buffer.len() >= MAX_BUFFERED_BYTES {
+            // The output is behind (or the writer has stopped): never wait for it.
+            state.dropped += 1;
+            DROPPED_LINES.inc();
+            return Ok(bytes.len());
         }
         let was_empty = state.buffer.is_empty();
         state.buffer.extend_from_slice(bytes);
@@ -215,5 +262,80 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1));
         }
         assert_eq!(sink.0.lock().expect("lock").0, b"one line\n");
+    }
+
+    /// An output that blocks every write until released, as a pipe whose reader stopped.
+    #[derive(Clone, Default)]
+    struct Stuck {
+        released: Arc<(Mutex<bool>, Condvar)>,
+        written: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl Stuck {
+        fn release(&self) {
+            *self.released.0.lock().expect("lock") = true;
+            self.released.1.notify_all();
+        }
+    }
+
+    impl Write for Stuck {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            let (lock, released) = &*self.released;
+            let mut open = lock.lock().expect("lock");
+            while !*open {
+                open = released.wait(open).expect("lock");
+            }
+            self.written.lock().expect("lock").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stuck_output_never_blocks_logging_and_the_loss_is_counted_and_said_once_it_moves() {
+        let stuck = Stuck::default();
+        let (writer, guard) = batch_writer(stuck.clone());
+        let line = [b'x'; 99].iter().chain(b"\n").copied().collect::<Vec<u8>>();
+        let started = std::time::Instant::now();
+        // 20 MB of log, more than twice what may wait.
+        for _ in 0..200_000 {
+            writer.make_writer().write_all(&line).expect("write");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "logging waited for the output: {:?}",
+            started.elapsed()
+        );
+        let dropped = { writer.shared.lock().dropped };
+        assert!(dropped > 100_000, "only {dropped} dropped");
+        stuck.release();
+        drop(guard);
+        let written =
+            String::from_utf8(stuck.written.lock().expect("lock").clone()).expect("utf-8");
+        assert!(
+            written.contains(&dropped_line(dropped)),
+            "no line about the {dropped} dropped lines"
+        );
+    }
+
+    #[test]
+    fn the_final_flush_gives_up_on_a_stuck_output() {
+        let stuck = Stuck::default();
+        let (writer, guard) = batch_writer(stuck.clone());
+        writer
+            .make_writer()
+            .write_all(b"last words\n")
+            .expect("write");
+        std::thread::sleep(GATHER * 4);
+        let started = std::time::Instant::now();
+        drop(guard);
+        assert!(
+            started.elapsed() < FINAL_FLUSH + Duration::from_millis(500),
+            "exit held by the log for {:?}",
+            started.elapsed()
+        );
+        stuck.release();
     }
 }

@@ -41,9 +41,9 @@ async fn serve() -> ExitCode {
     }
     // Dropped when main returns, after the server stopped: every queued line is written.
     let _log_writer = init_logging(&config);
-    if !config.quiet {
-        backend::log_rate::limit_recv_lines(config.log_rate);
-    }
+    // Also with --quiet: refused upgrades are logged, and a client can cause them in a loop.
+    backend::log_rate::limit_recv_lines(config.log_rate);
+    raise_fd_limit(&config);
 
     if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
         if let Err(message) = backend::tls::load(cert, key) {
@@ -97,6 +97,34 @@ async fn serve() -> ExitCode {
             eprintln!("error: the server stopped: {error}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Raises the soft file descriptor limit to the hard one, and says so; warns when even that
+/// cannot hold every connection the flags allow.
+fn raise_fd_limit(config: &Config) {
+    match backend::fd_limit::raise_to_hard_limit() {
+        Ok(raised) => {
+            if raised.after > raised.before {
+                tracing::info!(
+                    "file descriptor limit raised from {} to {} (the hard limit)",
+                    raised.before,
+                    raised.after
+                );
+            }
+            let needed = config.descriptors_needed();
+            if raised.after < needed {
+                tracing::warn!(
+                    "the file descriptor limit ({}) is below what --max-connections ({}) plus \
+                     --max-http-connections ({}) need ({needed}): past it new clients fail; \
+                     raise the hard limit (LimitNOFILE= in systemd, ulimit -Hn) or lower the flags",
+                    raised.after,
+                    config.max_connections,
+                    config.http_connection_bound()
+                );
+            }
+        }
+        Err(error) => tracing::warn!("cannot read or raise the file descriptor limit: {error}"),
     }
 }
 

@@ -2,9 +2,11 @@
 //! a million times a second in a flood; tracing-subscriber's general formatter (a fresh RFC 3339
 //! timestamp per line, escaping the text one character at a time) was most of what logging
 //! still cost once a thread of its own wrote the lines (bench/RESULTS.md has the figures).
-//! This layer writes the same lines, byte for byte, for the
-//! [`MESSAGE_LOG`] target only: the timestamp's date and time are formatted once per second,
-//! and text is copied whole unless it holds a character that needs escaping.
+//! This layer writes the same lines for the [`MESSAGE_LOG`] target only (byte for byte for
+//! plain text): the timestamp's date and time are formatted once per second, and text is copied
+//! whole unless it holds a character that needs escaping. Peer text is escaped more strictly
+//! than tracing-subscriber does (crate::log_escape: newlines, every control, bidi overrides), so
+//! a message cannot forge a log line.
 //!
 //! Text lines: `2026-11-25T01:54:17.178456Z  INFO backend::messages: recv: hi`; JSON lines:
 //! `{"timestamp":"…","level":"INFO","message":"recv: hi","target":"backend::messages"}`.
@@ -24,6 +26,7 @@ use tracing_subscriber::{
 };
 
 pub use crate::echo::MESSAGE_LOG;
+use crate::log_escape::{needs_escape, push_escaped};
 
 /// How the lines look: as tracing-subscriber's text (optionally coloured) or JSON output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +112,7 @@ fn format_line(style: Style, now: SystemTime, event: &Event<'_>, scratch: &mut S
             } else {
                 let _ = write!(line, "{date}.{micros:06}Z  INFO {MESSAGE_LOG}: ");
             }
-            push_escaped_for_terminal(line, message);
+            push_escaped(line, message);
         }
         Style::Json => {
             let _ = write!(
@@ -140,43 +143,15 @@ impl Visit for MessageText<'_> {
     }
 }
 
-/// What tracing-subscriber escapes so a peer's text cannot drive the terminal reading the log:
-/// ESC, BEL, BS, FF, DEL and the C1 controls U+0080–U+009F.
-fn needs_terminal_escape(c: char) -> bool {
-    matches!(
-        c,
-        '\x1b' | '\x07' | '\x08' | '\x0c' | '\x7f' | '\u{80}'..='\u{9f}'
-    )
-}
-
-fn push_escaped_for_terminal(line: &mut String, text: &str) {
-    // ESC, BEL, BS, FF, DEL are single bytes; C1 controls are encoded 0xC2 0x80..=0x9F.
-    let clean = !text
-        .bytes()
-        .any(|b| matches!(b, 0x1b | 0x07 | 0x08 | 0x0c | 0x7f | 0xc2));
-    if clean || !text.chars().any(needs_terminal_escape) {
-        line.push_str(text);
-        return;
-    }
-    for c in text.chars() {
-        match c {
-            '\x1b' => line.push_str("\\x1b"),
-            '\x07' => line.push_str("\\x07"),
-            '\x08' => line.push_str("\\x08"),
-            '\x0c' => line.push_str("\\x0c"),
-            '\x7f' => line.push_str("\\x7f"),
-            c if needs_terminal_escape(c) => {
-                let _ = write!(line, "\\u{{{:x}}}", u32::from(c));
-            }
-            c => line.push(c),
-        }
-    }
-}
-
-/// `text` as a JSON string, escaped as serde_json (and so tracing-subscriber's JSON) does.
+/// `text` as a JSON string, escaped as serde_json (and so tracing-subscriber's JSON) does, and
+/// also, as `\uXXXX`, DEL, the C1 controls and the bidirectional and invisible format
+/// characters of [`needs_escape`]: the line decodes to the same text, and one read raw (`cat`,
+/// `tail -f`) cannot drive a terminal or reorder what it shows.
 fn push_json_string(line: &mut String, text: &str) {
     line.push('"');
-    if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    let may_escape =
+        |b: u8| b < 0x20 || matches!(b, b'"' | b'\\' | 0x7f | 0xc2 | 0xd8 | 0xe2 | 0xef);
+    if !text.bytes().any(may_escape) {
         line.push_str(text);
     } else {
         for c in text.chars() {
@@ -188,7 +163,7 @@ fn push_json_string(line: &mut String, text: &str) {
                 '\t' => line.push_str("\\t"),
                 '\x08' => line.push_str("\\b"),
                 '\x0c' => line.push_str("\\f"),
-                c if u32::from(c) < 0x20 => {
+                c if u32::from(c) < 0x20 || needs_escape(c) => {
                     let _ = write!(line, "\\u{:04x}", u32::from(c));
                 }
                 c => line.push(c),
@@ -319,29 +294,70 @@ mod tests {
             .collect()
     }
 
-    const TEXTS: [&str; 5] = [
+    /// Texts both formatters write alike: no character that either escapes.
+    const PLAIN: [&str; 4] = [
         "hello",
-        "quote \" backslash \\ newline \n tab \t",
-        "escape \x1b[31m red, bell \x07, del \x7f",
-        "c1 \u{85} \u{9b} é ✓ and \x01 \x1f \r \x0c",
+        "quote \" and é ✓ 日本",
+        "spaces   and — dashes",
         "",
     ];
 
+    /// Texts a peer might use to forge or hide log lines.
+    const HOSTILE: [&str; 4] = [
+        "ok\n2026-12-06T03:00:00.000000Z  INFO backend::session: connection opened peer=10.6.6.6:31337",
+        "escape \x1b[31m red, bell \x07, del \x7f, tab \t, cr \r",
+        "c1 \u{85} \u{9b} and \x01 \x1f \x0c \\ backslash",
+        "bidi \u{202e}desrever\u{202c} \u{2066}isolate\u{2069}",
+    ];
+
     #[test]
-    fn text_lines_are_what_tracing_subscriber_writes() {
+    fn plain_text_lines_are_what_tracing_subscriber_writes() {
         for ansi in [false, true] {
-            let (ours, theirs) = both(Style::Text { ansi }, &TEXTS);
+            let (ours, theirs) = both(Style::Text { ansi }, &PLAIN);
             assert_eq!(without_time(&ours), without_time(&theirs), "ansi {ansi}");
         }
+        let (ours, theirs) = both(Style::Json, &PLAIN);
+        assert_eq!(without_time(&ours), without_time(&theirs));
     }
 
     #[test]
-    fn json_lines_are_what_tracing_subscriber_writes() {
-        let (ours, theirs) = both(Style::Json, &TEXTS);
-        assert_eq!(without_time(&ours), without_time(&theirs));
-        for line in ours.lines() {
-            serde_json::from_str::<serde_json::Value>(line).expect("each line is JSON");
+    fn a_hostile_message_makes_exactly_one_line_with_every_control_and_bidi_character_visible() {
+        for style in [
+            Style::Text { ansi: false },
+            Style::Text { ansi: true },
+            Style::Json,
+        ] {
+            let (ours, _) = both(style, &HOSTILE);
+            let lines: Vec<&str> = ours.lines().collect();
+            assert_eq!(lines.len(), HOSTILE.len(), "{style:?}: {ours}");
+            for (line, text) in lines.iter().zip(HOSTILE) {
+                let shown = line.split("recv: ").nth(1).expect("a recv: line");
+                let bad = shown.chars().find(|&c| {
+                    (c.is_control() && c != '\x1b')
+                        || crate::log_escape::needs_escape(c) && c != '\\'
+                });
+                // The only raw ESC allowed is the formatter's own colour codes, before "recv:".
+                assert!(bad.is_none(), "{style:?}: {bad:?} raw in {line:?}");
+                if style == Style::Json {
+                    let value: serde_json::Value = serde_json::from_str(line).expect("JSON");
+                    assert_eq!(
+                        value["message"],
+                        format!("recv: {text}"),
+                        "decodes to the text"
+                    );
+                } else {
+                    assert!(!shown.contains('\x1b'), "{line:?}");
+                }
+            }
         }
+        let (text, _) = both(Style::Text { ansi: false }, &HOSTILE[..1]);
+        assert!(
+            text.ends_with(
+                "recv: ok\\n2026-12-06T03:00:00.000000Z  INFO backend::session: connection opened \
+                 peer=10.6.6.6:31337\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

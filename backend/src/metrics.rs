@@ -21,6 +21,7 @@ use prometheus_client::{
 
 use crate::{
     echo::{Kind, Observer},
+    http_guard::HttpCounters,
     memory_budget::BudgetGauges,
 };
 
@@ -44,6 +45,28 @@ impl Rejection {
             Rejection::BadHandshake => "bad_handshake",
         }
     }
+}
+
+/// The `echo_http_*` metrics of plain HTTP connections (backend/src/http_guard).
+fn register_http(registry: &mut Registry) -> HttpCounters {
+    let http = HttpCounters::default();
+    registry.register(
+        "http_connections_open",
+        "Plain HTTP connections open now (not WebSockets; TLS handshakes included)",
+        http.open.clone(),
+    );
+    registry.register(
+        "http_connections_closed",
+        "Plain HTTP connections the server closed, by reason: keep_alive_timeout, \
+         head_timeout, request_timeout, made_room (--max-http-connections reached)",
+        http.closed.clone(),
+    );
+    registry.register(
+        "http_connections_refused",
+        "New connections refused (503) because every plain HTTP connection was busy",
+        http.refused.clone(),
+    );
+    http
 }
 
 /// One direction and kind of message: its message and byte counters.
@@ -77,6 +100,7 @@ pub struct Metrics {
     handshake: Histogram,
     echo_latency: Histogram,
     budget: BudgetGauges,
+    http: HttpCounters,
     deflate: DeflateCounters,
     deflate_connections: Counter,
 }
@@ -176,6 +200,13 @@ impl Metrics {
             budget.closed.clone(),
         );
 
+        let http = register_http(&mut registry);
+        registry.register(
+            "log_lines_dropped",
+            "Log lines dropped because the log output (stderr) did not keep up",
+            crate::log_writer::DROPPED_LINES.clone(),
+        );
+
         let deflate_bytes = Family::<Labels, Counter>::default();
         registry.register(
             "deflate_bytes",
@@ -214,6 +245,7 @@ impl Metrics {
             handshake,
             echo_latency,
             budget,
+            http,
             deflate,
             deflate_connections,
         })
@@ -223,6 +255,11 @@ impl Metrics {
     pub fn deflate_agreed(&self) -> DeflateCounters {
         self.deflate_connections.inc();
         self.deflate.clone()
+    }
+
+    /// The counters the server's plain HTTP connections keep up to date.
+    pub fn http_counters(&self) -> HttpCounters {
+        self.http.clone()
     }
 
     /// The gauges the server's [`crate::memory_budget::MemoryBudget`] keeps up to date.
@@ -260,6 +297,32 @@ impl Metrics {
     }
 }
 
+/// The `code` label of a close code. Clients choose their codes, and a series per code would
+/// let one client grow `/metrics` by thousands of series: registered codes keep their own
+/// label, the ranges for libraries and applications (RFC 6455 §7.4.2) one each.
+pub fn close_code_label(code: u16) -> &'static str {
+    match code {
+        1000 => "1000",
+        1001 => "1001",
+        1002 => "1002",
+        1003 => "1003",
+        1005 => "1005",
+        1006 => "1006",
+        1007 => "1007",
+        1008 => "1008",
+        1009 => "1009",
+        1010 => "1010",
+        1011 => "1011",
+        1012 => "1012",
+        1013 => "1013",
+        1014 => "1014",
+        1015 => "1015",
+        3000..=3999 => "3000-3999",
+        4000..=4999 => "4000-4999",
+        _ => "other",
+    }
+}
+
 /// Messages and bytes of one connection, for its closing log line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -281,10 +344,12 @@ impl ConnectionRecord {
     /// Counts the close code (`None`: the connection ended without a close frame) and returns
     /// how long it lasted and what it carried.
     pub fn closed(self, code: Option<u16>) -> (Duration, Tally) {
-        let code = code.map_or_else(|| "1006".to_owned(), |code| code.to_string());
         self.metrics
             .closes
-            .get_or_create(&vec![("code", code)])
+            .get_or_create(&vec![(
+                "code",
+                close_code_label(code.unwrap_or(1006)).to_owned(),
+            )])
             .inc();
         (self.opened_at.elapsed(), self.tally)
     }

@@ -14,19 +14,25 @@ use std::{
     time::Duration,
 };
 
-use actix_http::HttpService;
-use actix_service::map_config;
+use actix_http::{error::DispatchError, Extensions, HttpService, KeepAlive, Protocol};
+use actix_service::{fn_service, map_config, ServiceFactoryExt};
 use actix_web::{
     dev::{AppConfig, Server, ServerHandle},
+    middleware::from_fn,
     web, App,
 };
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Socket, Type};
+use tokio::net::TcpStream;
+use tokio_rustls::{server::TlsStream, TlsAcceptor};
 
 use crate::{
     bundle,
     connections::Connections,
     echo::Liveness,
     echo_route::{healthz, not_an_upgrade, wrong_method, EchoSettings, ECHO_PATH},
+    http_guard::{
+        registry::Full, tracking::track_requests, Guarded, HttpConnections, HttpTimeouts, Watched,
+    },
     memory_budget::MemoryBudget,
     metrics::{metrics_route, Metrics},
     origin::OriginPolicy,
@@ -39,9 +45,6 @@ use crate::{
 /// actix lingers this long whenever a request body was not read to the end; RFC 6455 §7.1.1
 /// wants the server to close the TCP connection first and at once, so: no lingering.
 const LINGER_AFTER_CLOSE: Duration = Duration::ZERO;
-
-/// How long an idle keep-alive HTTP connection (page loads, `/metrics` scrapes) stays open.
-const HTTP_KEEP_ALIVE: Duration = Duration::from_secs(5);
 
 /// Connections waiting to be accepted, per listener: a burst of thousands of clients
 /// connecting at once must not find the queue full (the kernel caps it at somaxconn).
@@ -56,6 +59,44 @@ pub struct Bound {
     pub scheme: &'static str,
     pub connections: Arc<Connections>,
 }
+
+/// Puts the connection's slot where the app and the upgrade service find it
+/// (`conn_data::<Arc<Slot>>()`).
+fn remember_slot<T: Watched>(io: &T, data: &mut Extensions) {
+    if let Some(slot) = io.slot() {
+        data.insert(slot);
+    }
+}
+
+/// A place among the plain HTTP connections for a new one, and its peer's address; if every
+/// place is busy, a 503 written as is and the connection dropped.
+fn admit(
+    http: &Arc<HttpConnections>,
+    io: TcpStream,
+) -> Result<(Guarded<TcpStream>, Option<SocketAddr>), DispatchError> {
+    // Echoes go out at once: with Nagle's algorithm on, a small reply waits for the ACK of the
+    // previous one, tens of milliseconds under delayed ACKs.
+    let _ = io.set_nodelay(true);
+    let peer = io.peer_addr().ok();
+    match http.admit() {
+        Ok(slot) => Ok((Guarded::new(io, slot), peer)),
+        Err(Full) => {
+            // Best effort, never waiting: a peer that cannot take these bytes gets a close.
+            let _ = io.try_write(FULL_RESPONSE.as_bytes());
+            Err(DispatchError::Io(io::Error::other(
+                "refused: every HTTP connection place is busy",
+            )))
+        }
+    }
+}
+
+/// What a connection gets when every place for plain HTTP connections is busy with a request.
+const FULL_RESPONSE: &str = "HTTP/1.1 503 Service Unavailable\r\n\
+    Retry-After: 5\r\n\
+    Content-Type: text/plain; charset=utf-8\r\n\
+    Content-Length: 97\r\n\
+    Connection: close\r\n\r\n\
+    the server is at its limit of plain HTTP connections (--max-http-connections); try again shortly\n";
 
 /// Binds every address `config.addr` resolves to and builds the server on it. The server does
 /// not handle signals itself: `main` calls [`shut_down`] on SIGINT/SIGTERM.
@@ -94,10 +135,12 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
         );
     }
     let app_settings = web::Data::from(Arc::clone(&settings));
+    let metrics_for_http = Arc::clone(&metrics);
     let app_metrics = web::Data::new(metrics);
     let app = move || {
         let app = App::new()
             .wrap(bundle::cross_origin_isolation())
+            .wrap(from_fn(track_requests))
             .app_data(app_settings.clone())
             .app_data(app_metrics.clone())
             .service(
@@ -110,41 +153,74 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
         if built {
             app.service(bundle::files(&dist))
         } else {
-            app.default_service(bundle::missing_bundle_route(dist.clone()))
+            app.default_service(bundle::missing_bundle_route())
         }
     };
 
-    // The same service over plain TCP or TLS; only the last step differs.
+    let http = HttpConnections::new(
+        config.http_connection_bound(),
+        HttpTimeouts {
+            head: config.handshake_timeout,
+            keep_alive: config.keep_alive,
+            request: config.request_timeout,
+        },
+        metrics_for_http.http_counters(),
+    );
+
+    // The same service over plain TCP or TLS: `$io` is the socket type it runs on.
     macro_rules! http_service {
-        ($app:expr, $settings:expr, $handshake_timeout:expr) => {
-            HttpService::build()
-                .keep_alive(HTTP_KEEP_ALIVE)
-                .client_request_timeout($handshake_timeout)
+        ($app:expr, $settings:expr, $io:ty) => {
+            // actix-http's own head and keep-alive timers are off: they run from a clock it
+            // updates every 500 ms (a 400 ms timeout fired at once) and time only the first
+            // request; crate::http_guard times every one.
+            HttpService::<$io, _, _, _, _>::build()
+                .keep_alive(KeepAlive::Os)
+                .client_request_timeout(Duration::ZERO)
                 .client_disconnect_timeout(LINGER_AFTER_CLOSE)
-                // Echoes go out at once: with Nagle's algorithm on, a small reply waits for the
-                // ACK of the previous one, tens of milliseconds under delayed ACKs.
-                .tcp_nodelay(true)
+                .on_connect_ext(remember_slot::<$io>)
                 .upgrade(upgrade_service(Arc::clone(&$settings)))
                 .finish(map_config($app(), |_| AppConfig::default()))
         };
     }
 
-    let mut builder = Server::build().disable_signals();
+    let mut builder = Server::build()
+        .disable_signals()
+        // Connections still open when the grace has passed are dropped, not waited for.
+        .shutdown_timeout(config.shutdown_grace.as_secs().max(1));
     let mut addrs = Vec::new();
     for listener in listen(&config.addr)? {
         let addr = listener.local_addr()?;
         addrs.push(addr);
         let name = format!("echo-{addr}");
-        let (app, settings) = (app.clone(), Arc::clone(&settings));
-        let handshake_timeout = config.handshake_timeout;
+        let (app, settings, http) = (app.clone(), Arc::clone(&settings), Arc::clone(&http));
         builder = match &tls {
             None => builder.listen(name, listener, move || {
-                http_service!(app, settings, handshake_timeout).tcp()
+                let http = Arc::clone(&http);
+                fn_service(move |io: TcpStream| {
+                    let admitted = admit(&http, io);
+                    async move { admitted.map(|(io, peer)| (io, Protocol::Http1, peer)) }
+                })
+                .and_then(http_service!(app, settings, Guarded<TcpStream>))
             })?,
             Some(tls) => {
-                let tls = tls.clone();
+                let acceptor = TlsAcceptor::from(Arc::new(tls.clone()));
                 builder.listen(name, listener, move || {
-                    http_service!(app, settings, handshake_timeout).rustls_0_23(tls.clone())
+                    let (http, acceptor) = (Arc::clone(&http), acceptor.clone());
+                    fn_service(move |io: TcpStream| {
+                        let admitted = admit(&http, io);
+                        let acceptor = acceptor.clone();
+                        async move {
+                            let (io, peer) = admitted?;
+                            // The guard's head deadline covers the TLS handshake too.
+                            let io = acceptor.accept(io).await.map_err(DispatchError::Io)?;
+                            Ok((io, Protocol::Http1, peer))
+                        }
+                    })
+                    .and_then(http_service!(
+                        app,
+                        settings,
+                        TlsStream<Guarded<TcpStream>>
+                    ))
                 })?
             }
         };
@@ -182,7 +258,11 @@ fn listen(addr: &str) -> io::Result<Vec<TcpListener>> {
 }
 
 fn listen_on(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
     // A restart can bind at once, while the last run's connections are still in TIME_WAIT.
     socket.set_reuse_address(true)?;
     socket.bind(&addr.into())?;

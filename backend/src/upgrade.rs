@@ -20,11 +20,17 @@ use futures_util::SinkExt;
 
 use crate::{
     echo_route::{EchoSettings, ECHO_PATH},
+    http_guard::Slot,
+    log_escape::escaped_cut,
+    log_rate,
     metrics::Rejection,
     permessage_deflate::{self, Negotiated},
     session::{peer_text, Session},
     subprotocol,
 };
+
+/// Longest peer-supplied value shown in a log line or a refusal's text, in characters.
+const MAX_SHOWN_CHARS: usize = 200;
 
 /// The upgrade service for one worker.
 pub fn upgrade_service<T>(
@@ -69,6 +75,10 @@ where
         .send(h1::Message::Item((response, BodySize::None)))
         .await?;
     settings.metrics.handshake_took(started.elapsed());
+    // A WebSocket now: its place among plain HTTP connections is free, its deadlines end.
+    if let Some(slot) = request.conn_data::<Arc<Slot>>() {
+        slot.upgraded();
+    }
     tracing::info!(peer = %peer_text(request.peer_addr()), "connection opened");
     let parts = framed.into_parts();
     session.spawn(parts.io, &parts.read_buf, settings.connections.stopped());
@@ -83,7 +93,7 @@ fn admit(request: &Request, settings: &EchoSettings) -> Result<(Response<()>, Se
             StatusCode::NOT_FOUND,
             format!(
                 "no WebSocket endpoint at {}; connect to {ECHO_PATH}\n",
-                head.uri.path()
+                escaped_cut(head.uri.path(), MAX_SHOWN_CHARS)
             ),
         ));
     }
@@ -100,8 +110,11 @@ fn admit(request: &Request, settings: &EchoSettings) -> Result<(Response<()>, Se
         .origins
         .allows(origin, header_text(request, &header::HOST))
     {
-        let origin = origin.unwrap_or_default();
-        tracing::info!("refused a WebSocket from origin {origin}");
+        // A peer's value: escaped and cut, in the log and in the answer alike.
+        let origin = escaped_cut(origin.unwrap_or_default(), MAX_SHOWN_CHARS);
+        if log_rate::admit_refusal() {
+            tracing::info!("refused a WebSocket from origin {origin}");
+        }
         settings.metrics.rejected(Rejection::Origin);
         return Err(Refusal::new(
             StatusCode::FORBIDDEN,
