@@ -9,7 +9,6 @@ pub mod echo;
 pub mod echo_route;
 pub mod fd_limit;
 pub mod http_guard;
-pub mod log_escape;
 pub mod log_rate;
 pub mod log_writer;
 pub mod memory_budget;

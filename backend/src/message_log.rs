@@ -5,7 +5,7 @@
 //! This layer writes the same lines for the [`MESSAGE_LOG`] target only (byte for byte for
 //! plain text): the timestamp's date and time are formatted once per second, and text is copied
 //! whole unless it holds a character that needs escaping. Peer text is escaped more strictly
-//! than tracing-subscriber does (crate::log_escape: newlines, every control, bidi overrides), so
+//! than tracing-subscriber does (the ws-peer-text crate: newlines, every control, bidi overrides), so
 //! a message cannot forge a log line.
 //!
 //! Text lines: `2026-11-25T01:54:17.178456Z  INFO backend::messages: recv: hi`; JSON lines:
@@ -26,7 +26,7 @@ use tracing_subscriber::{
 };
 
 pub use crate::echo::MESSAGE_LOG;
-use crate::log_escape::{needs_escape, push_escaped};
+use ws_peer_text::{needs_escape, push_escaped};
 
 /// How the lines look: as tracing-subscriber's text (optionally coloured) or JSON output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,8 +333,7 @@ mod tests {
             for (line, text) in lines.iter().zip(HOSTILE) {
                 let shown = line.split("recv: ").nth(1).expect("a recv: line");
                 let bad = shown.chars().find(|&c| {
-                    (c.is_control() && c != '\x1b')
-                        || crate::log_escape::needs_escape(c) && c != '\\'
+                    (c.is_control() && c != '\x1b') || ws_peer_text::needs_escape(c) && c != '\\'
                 });
                 // The only raw ESC allowed is the formatter's own colour codes, before "recv:".
                 assert!(bad.is_none(), "{style:?}: {bad:?} raw in {line:?}");

@@ -17,11 +17,11 @@ use actix_http::{
 use actix_service::{fn_service, ServiceFactory};
 use actix_web::web::Bytes;
 use futures_util::SinkExt;
+use ws_peer_text::escaped_cut;
 
 use crate::{
     echo_route::{EchoSettings, ECHO_PATH},
     http_guard::Slot,
-    log_escape::escaped_cut,
     log_rate,
     metrics::Rejection,
     permessage_deflate::{self, Negotiated},

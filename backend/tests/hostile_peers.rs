@@ -338,6 +338,21 @@ async fn wss_echo(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> Option
     Some(started.elapsed())
 }
 
+/// A GET over TLS; the whole response as text.
+async fn https_get(addr: SocketAddr, config: Arc<rustls::ClientConfig>, path: &str) -> String {
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let name = rustls_pki_types::ServerName::try_from("127.0.0.1").expect("name");
+    let mut tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    tls.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    let _ = timeout(Duration::from_secs(5), tls.read_to_end(&mut response)).await;
+    String::from_utf8_lossy(&response).into_owned()
+}
+
 #[tokio::test]
 #[ignore = "release, thousands of sockets: run by the test command"]
 async fn silent_tls_connections_never_starve_real_handshakes() {
@@ -394,12 +409,22 @@ async fn silent_tls_connections_never_starve_real_handshakes() {
     }
     stop.store(true, Ordering::Relaxed);
     let opened = silent.join().expect("silent connections");
-    let made_room = backend
-        .metric(r#"echo_http_connections_closed_total{reason="made_room"}"#)
-        .await;
+    let metrics = https_get(addr, Arc::clone(&client), "/metrics").await;
+    let metric = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let made_room = metric(r#"echo_http_connections_closed_total{reason="made_room"}"#);
+    let timed_out = metric(r#"echo_http_connections_closed_total{reason="head_timeout"}"#);
     println!(
         "TLS: {opened} silent connections opened then 300/s; real handshake + upgrade + echo \
-         took {took:?}; {made_room} silent ones made room"
+         took {took:?}; of the silent ones {made_room} made room, {timed_out} timed out"
+    );
+    assert!(
+        made_room + timed_out > 2_000.0,
+        "the silent ones were not closed: {metrics}"
     );
     assert!(
         opened >= SILENT - 10,

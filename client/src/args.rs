@@ -27,7 +27,8 @@ use url::Url;
         client -H 'Authorization: Bearer x' --subprotocol chat --origin http://localhost:8080\n  \
         client --compress --json                  offer permessage-deflate, show wire sizes\n  \
         client --reconnect --reconnect-limit 10   retry with backoff when the connection drops\n\n\
-        Output: --timestamps, --quiet (only what arrives), --json (one object per event).\n\n\
+        Output: --timestamps, --quiet (only what arrives), --json (one object per event),\n\
+        --raw (received text as it came; by default control characters show as \\x1b, \\n, ...).\n\n\
         Exit status: 0 normal end (Ctrl-C, end of input, --count reached, server closed with 1000),\n\
         1 could not connect, 2 bad arguments or input, 3 connection lost without a close,\n\
         4 protocol error, 5 the server closed with a code other than 1000."
@@ -101,6 +102,11 @@ pub struct Args {
     #[arg(long, default_value = "", value_name = "TEXT", value_parser = parse_close_reason)]
     pub close_reason: String,
 
+    /// While messages wait for their echo, the longest wait for anything from the server; past
+    /// it the client exits with status 3 [default: 30s when stdin is piped, none otherwise].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+
     /// Give up connecting after this long.
     #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_duration)]
     pub connect_timeout: Duration,
@@ -132,6 +138,13 @@ pub struct Args {
     /// One JSON object per event on stdout: time, event, type, size, data, RTT.
     #[arg(long)]
     pub json: bool,
+
+    /// Print received text messages exactly as they came. By default control characters a
+    /// server sends are shown visibly (\n, \r, \x1b, \u{202e}), so that it cannot drive your
+    /// terminal (set the clipboard, retitle or clear it, overwrite a line); close reasons,
+    /// refusal bodies and headers are always shown that way.
+    #[arg(long, conflicts_with = "json")]
+    pub raw: bool,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -14,7 +14,10 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_tungstenite::{
     client_async_with_config,
-    tungstenite::{client::IntoClientRequest, error::ProtocolError, http::HeaderValue, Error},
+    tungstenite::{
+        client::IntoClientRequest, error::ProtocolError, http::HeaderValue,
+        protocol::WebSocketConfig, Error,
+    },
     MaybeTlsStream, WebSocketStream,
 };
 use url::Url;
@@ -26,6 +29,26 @@ use crate::{
 };
 
 pub type Socket = WebSocketStream<DeflateStream<MaybeTlsStream<TcpStream>>>;
+
+/// Largest message the client takes from a server (tungstenite's default, stated here so the
+/// compression layer holds compressed messages to the same).
+pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// Largest frame the client takes from a server (tungstenite's default).
+pub const MAX_FRAME_BYTES: usize = 16 << 20;
+
+/// Most bytes queued for the server: room for one message of the largest size and a little
+/// more. Past it an automatic pong is held back (the newest replacing the last) instead of
+/// queued: a server that pings without end and never reads once grew the client to 350 MB.
+pub const MAX_WRITE_BUFFER_BYTES: usize = MAX_MESSAGE_BYTES + (1 << 20);
+
+/// The limits above, for tungstenite.
+pub fn websocket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_FRAME_BYTES))
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
+}
 
 /// An open connection: the socket, the agreed subprotocol, and what compression reports.
 pub struct Connected {
@@ -100,7 +123,7 @@ impl Dialer {
         let attempt = async {
             let stream = self.open_stream().await?;
             let layered = DeflateStream::new(stream, self.offer.clone(), compression.clone());
-            client_async_with_config(request, layered, None)
+            client_async_with_config(request, layered, Some(websocket_config()))
                 .await
                 .map_err(|error| describe(&error))
         };

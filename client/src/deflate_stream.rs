@@ -16,8 +16,18 @@ use ws_deflate::{Deflater, InflateError, Inflater};
 
 use crate::compression::{read_answer, Offer, SharedReport};
 
-/// Largest message the server may send compressed, inflated: tungstenite's own message limit.
-pub const MAX_INFLATED_BYTES: usize = 64 << 20;
+/// Largest message the server may send compressed, inflated: tungstenite's own message limit
+/// ([`crate::connect::MAX_MESSAGE_BYTES`]). Compressed fragments are collected up to the same
+/// size on the wire.
+pub const MAX_INFLATED_BYTES: usize = crate::connect::MAX_MESSAGE_BYTES;
+
+/// Largest frame the server may send: tungstenite's own frame limit, checked here at the frame's
+/// header, before this layer collects the frame (a header announcing 2^62 bytes once made it
+/// buffer until memory ran out).
+pub const MAX_FRAME_BYTES: usize = crate::connect::MAX_FRAME_BYTES;
+
+/// Largest response head: tungstenite's own limit for the head it parses.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// zlib's default level: what browsers use, so the sizes shown are the ones a page would see.
 const LEVEL: u32 = 6;
@@ -45,6 +55,8 @@ struct Codec {
 #[derive(Default)]
 struct ReadSide {
     head_done: bool,
+    /// How far `raw` was searched for the head's end.
+    head_scanned: usize,
     /// From the socket, not yet looked at.
     raw: Vec<u8>,
     /// For tungstenite, from `ready_at` on.
@@ -79,8 +91,79 @@ struct Header {
     rsv1: bool,
     opcode: u8,
     mask: Option<[u8; 4]>,
-    payload_bytes: usize,
+    /// As the header announces it: up to 2^64 - 1, whatever fits in memory.
+    payload_bytes: u64,
     header_bytes: usize,
+}
+
+/// Where a frame starting at `start` ends, if that is a place in memory at all.
+fn frame_end(start: usize, header: &Header) -> Option<usize> {
+    let payload = usize::try_from(header.payload_bytes).ok()?;
+    start.checked_add(header.header_bytes)?.checked_add(payload)
+}
+
+/// What the server did that the client refuses, carried inside the `io::Error` tungstenite
+/// hands back, so the session can tell a broken protocol (exit 4) from a lost connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Violation {
+    /// A frame header announced more than [`MAX_FRAME_BYTES`].
+    FrameTooBig(u64),
+    /// Compressed fragments passed [`MAX_INFLATED_BYTES`] on the wire.
+    MessageTooBig,
+    /// A compressed message inflated past [`MAX_INFLATED_BYTES`].
+    InflatesTooBig,
+    /// The compressed data was not a valid deflate stream.
+    CorruptCompression(String),
+    /// The response head had no end within [`MAX_HEAD_BYTES`].
+    HeadTooLong,
+    /// The server's `Sec-WebSocket-Extensions` answer does not fit the offer.
+    BadExtensionAnswer(String),
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Violation::FrameTooBig(bytes) => write!(
+                f,
+                "the server announced a frame of {bytes} bytes; the client takes frames up to {} MiB",
+                MAX_FRAME_BYTES >> 20
+            ),
+            Violation::MessageTooBig => write!(
+                f,
+                "the server's compressed message passed {} MiB on the wire",
+                MAX_INFLATED_BYTES >> 20
+            ),
+            Violation::InflatesTooBig => write!(
+                f,
+                "a compressed message from the server inflates past {} MiB",
+                MAX_INFLATED_BYTES >> 20
+            ),
+            Violation::CorruptCompression(why) => {
+                write!(f, "the server sent invalid compressed data ({why})")
+            }
+            Violation::HeadTooLong => write!(
+                f,
+                "the server's response head is longer than {} KiB",
+                MAX_HEAD_BYTES >> 10
+            ),
+            Violation::BadExtensionAnswer(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+impl std::error::Error for Violation {}
+
+impl From<Violation> for io::Error {
+    fn from(violation: Violation) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, violation)
+    }
+}
+
+impl Violation {
+    /// The violation inside an error from this layer, if it is one.
+    pub fn of(error: &io::Error) -> Option<&Violation> {
+        error.get_ref()?.downcast_ref::<Violation>()
+    }
 }
 
 impl<S> DeflateStream<S> {
@@ -100,7 +183,14 @@ impl<S> DeflateStream<S> {
     /// Looks at what arrived: the response head first, then whole frames.
     fn process_incoming(&mut self) -> io::Result<()> {
         if !self.read.head_done {
-            let Some(end) = find_head_end(&self.read.raw) else {
+            // Only the new bytes are searched (and the 3 before them, for a split "\r\n\r\n").
+            let from = self.read.head_scanned.saturating_sub(3);
+            let found = find_head_end(&self.read.raw[from..]).map(|end| from + end);
+            self.read.head_scanned = self.read.raw.len();
+            let Some(end) = found else {
+                if self.read.raw.len() > MAX_HEAD_BYTES {
+                    return Err(Violation::HeadTooLong.into());
+                }
                 return Ok(());
             };
             let head: Vec<u8> = self.read.raw.drain(..end).collect();
@@ -119,7 +209,13 @@ impl<S> DeflateStream<S> {
             let Some(header) = parse_header(&raw[used..]) else {
                 break Ok(());
             };
-            let end = used + header.header_bytes + header.payload_bytes;
+            // Refused at its header: never collected, whatever it announces.
+            if header.payload_bytes > MAX_FRAME_BYTES as u64 {
+                break Err(Violation::FrameTooBig(header.payload_bytes).into());
+            }
+            let Some(end) = frame_end(used, &header) else {
+                break Err(Violation::FrameTooBig(header.payload_bytes).into());
+            };
             if raw.len() < end {
                 break Ok(());
             }
@@ -146,18 +242,20 @@ impl<S> DeflateStream<S> {
                 (1 | 2, None) => {
                     read.ready.extend_from_slice(frame);
                     if header.fin {
-                        self.report
-                            .with(|r| r.received.push_back(header.payload_bytes));
+                        self.report.with(|r| r.received.push_back(payload.len()));
                     } else {
                         read.message = Some(Incoming {
                             opcode: header.opcode,
                             compressed: false,
-                            wire_bytes: header.payload_bytes,
+                            wire_bytes: payload.len(),
                             collected: Vec::new(),
                         });
                     }
                 }
                 (0, Some(message)) if message.compressed && !header.rsv1 => {
+                    if message.collected.len() + payload.len() > MAX_INFLATED_BYTES {
+                        break Err(Violation::MessageTooBig.into());
+                    }
                     message.add(payload);
                     if let Some(whole) = read.message.take_if(|_| header.fin) {
                         if let Err(error) = deliver(codec, whole, &mut read.ready, &self.report) {
@@ -166,7 +264,7 @@ impl<S> DeflateStream<S> {
                     }
                 }
                 (0, Some(message)) => {
-                    message.wire_bytes += header.payload_bytes;
+                    message.wire_bytes = message.wire_bytes.saturating_add(payload.len());
                     read.ready.extend_from_slice(frame);
                     if header.fin {
                         let wire = message.wire_bytes;
@@ -193,7 +291,7 @@ impl<S> DeflateStream<S> {
             // A refusal: tungstenite reports it.
             return Ok(());
         }
-        let agreement = read_answer(head, offer).map_err(io::Error::other)?;
+        let agreement = read_answer(head, offer).map_err(Violation::BadExtensionAnswer)?;
         if let Some(agreed) = &agreement {
             self.codec = Some(Codec {
                 deflater: Deflater::new(
@@ -227,7 +325,10 @@ impl<S> DeflateStream<S> {
         };
         let mut used = 0;
         while let Some(header) = parse_header(&write.pending[used..]) {
-            let end = used + header.header_bytes + header.payload_bytes;
+            // tungstenite's own frames: their lengths are real.
+            let Some(end) = frame_end(used, &header) else {
+                break;
+            };
             if write.pending.len() < end {
                 break;
             }
@@ -236,20 +337,16 @@ impl<S> DeflateStream<S> {
                 // A whole data message: compressed if that makes it smaller.
                 Some(mask) if header.fin && !header.rsv1 && matches!(header.opcode, 1 | 2) => {
                     let payload = unmask(&frame[header.header_bytes..], mask);
+                    let opcode = header.opcode;
                     let wire_bytes = match codec.deflater.compress(&payload) {
                         Some(compressed) => {
                             let compressed = unmask(compressed, mask);
-                            write_frame(
-                                &mut write.out,
-                                header.opcode | RSV1,
-                                Some(mask),
-                                &compressed,
-                            );
+                            write_frame(&mut write.out, opcode | RSV1, Some(mask), &compressed);
                             compressed.len()
                         }
                         None => {
                             write.out.extend_from_slice(frame);
-                            header.payload_bytes
+                            payload.len()
                         }
                     };
                     self.report.with(|r| r.sent.push_back(wire_bytes));
@@ -300,17 +397,8 @@ fn deliver(
         .inflate(&message.collected, &mut inflated, MAX_INFLATED_BYTES)
         .and_then(|()| codec.inflater.finish(&mut inflated, MAX_INFLATED_BYTES))
         .map_err(|error| match error {
-            InflateError::TooBig => io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "a compressed message from the server inflates past {} MiB",
-                    MAX_INFLATED_BYTES >> 20
-                ),
-            ),
-            InflateError::Corrupt(why) => io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("the server sent invalid compressed data ({why})"),
-            ),
+            InflateError::TooBig => Violation::InflatesTooBig,
+            InflateError::Corrupt(why) => Violation::CorruptCompression(why.to_string()),
         })?;
     codec.inflater.release();
     write_frame(ready, message.opcode, None, &inflated);
@@ -427,8 +515,7 @@ fn parse_header(bytes: &[u8]) -> Option<Header> {
         rsv1: first & RSV1 != 0,
         opcode: first & 0x0f,
         mask,
-        // Past what fits, a frame can never be whole: tungstenite will refuse its size first.
-        payload_bytes: usize::try_from(payload_bytes).unwrap_or(usize::MAX / 2),
+        payload_bytes,
         header_bytes,
     })
 }
@@ -482,5 +569,88 @@ mod tests {
         write_frame(&mut out, 2, None, &[0; 70_000]);
         let header = parse_header(&out).expect("whole");
         assert_eq!((header.header_bytes, header.payload_bytes), (10, 70_000));
+    }
+
+    fn hostile(bytes: &[u8]) -> io::Result<()> {
+        let mut stream = DeflateStream::new(
+            tokio::io::empty(),
+            Some(crate::compression::Offer::parse("").expect("offer")),
+            SharedReport::default(),
+        );
+        stream.codec = Some(Codec {
+            deflater: Deflater::new(15, true, LEVEL),
+            inflater: Inflater::new(15, true),
+        });
+        stream.read.head_done = true;
+        stream.read.raw.extend_from_slice(bytes);
+        stream.process_incoming()
+    }
+
+    fn violation(result: io::Result<()>) -> Violation {
+        let error = result.expect_err("refused");
+        Violation::of(&error).expect("a violation").clone()
+    }
+
+    #[test]
+    fn a_huge_or_overflowing_length_is_refused_at_its_header_without_buffering() {
+        for len in [1u64 << 62, u64::MAX, MAX_FRAME_BYTES as u64 + 1] {
+            let mut frame = vec![0x82 | RSV1, 127];
+            frame.extend_from_slice(&len.to_be_bytes());
+            assert_eq!(violation(hostile(&frame)), Violation::FrameTooBig(len));
+        }
+        let mut frame = vec![0x82, 127];
+        frame.extend_from_slice(&(MAX_FRAME_BYTES as u64).to_be_bytes());
+        assert!(hostile(&frame).is_ok(), "at the limit: waits for the rest");
+    }
+
+    #[test]
+    fn endless_compressed_fragments_are_refused_at_the_message_limit() {
+        let mut stream = DeflateStream::new(
+            tokio::io::empty(),
+            Some(crate::compression::Offer::parse("").expect("offer")),
+            SharedReport::default(),
+        );
+        stream.codec = Some(Codec {
+            deflater: Deflater::new(15, true, LEVEL),
+            inflater: Inflater::new(15, true),
+        });
+        stream.read.head_done = true;
+        let fragment = vec![0u8; 1 << 20];
+        let mut first = Vec::new();
+        write_frame(&mut first, 0x02 | RSV1, None, &fragment);
+        first[0] &= 0x7f; // not final
+        stream.read.raw.extend_from_slice(&first);
+        stream.process_incoming().expect("the first fragment");
+        let mut result = Ok(());
+        for _ in 0..(MAX_INFLATED_BYTES >> 20) + 1 {
+            let mut next = Vec::new();
+            write_frame(&mut next, 0x00, None, &fragment);
+            next[0] &= 0x7f;
+            stream.read.raw.extend_from_slice(&next);
+            result = stream.process_incoming();
+            if result.is_err() {
+                break;
+            }
+        }
+        assert_eq!(violation(result), Violation::MessageTooBig);
+    }
+
+    #[test]
+    fn an_endless_response_head_is_refused_past_64_kib() {
+        let mut stream = DeflateStream::new(
+            tokio::io::empty(),
+            Some(crate::compression::Offer::parse("").expect("offer")),
+            SharedReport::default(),
+        );
+        let mut result = Ok(());
+        for _ in 0..100 {
+            stream.read.raw.extend_from_slice(&[b'x'; 1024]);
+            result = stream.process_incoming();
+            if result.is_err() {
+                break;
+            }
+        }
+        assert_eq!(violation(result), Violation::HeadTooLong);
+        assert!(stream.read.raw.len() <= MAX_HEAD_BYTES + 1024);
     }
 }

@@ -58,6 +58,10 @@ fn mode(args: &Args) -> Mode {
     }
 }
 
+/// `--timeout` in piped mode when not given: a script waiting on an echo that never comes
+/// must end.
+const DEFAULT_PIPED_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -75,10 +79,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let mut printer = Printer::new(args.timestamps, args.quiet, args.json);
+    let mut printer = Printer::new(args.timestamps, args.quiet, args.json, args.raw);
     let (commands_tx, mut commands) = input::channel();
     let format = LineFormat::of(&args);
-    match mode(&args) {
+    let mode = mode(&args);
+    match mode {
         Mode::Ticker => {
             tokio::spawn(input::ticker(commands_tx, args.interval, args.count));
         }
@@ -98,6 +103,10 @@ async fn main() -> ExitCode {
     }
     let options = session::Options {
         ping_interval: args.ping_interval,
+        echo_timeout: args.timeout.or(match mode {
+            Mode::Piped => Some(DEFAULT_PIPED_TIMEOUT),
+            Mode::Ticker | Mode::Interactive => None,
+        }),
         close_code: args.close_code,
         close_reason: args.close_reason.clone(),
     };
@@ -158,6 +167,10 @@ fn describe(outcome: &Outcome) -> String {
             code.map_or_else(|| "no code".to_owned(), |c| format!("code {c}"))
         ),
         Outcome::ProtocolError(why) => format!("protocol error: {why}"),
+        Outcome::TimedOut(after) => format!(
+            "no answer from the server within {} while messages waited for their echo (--timeout)",
+            humantime::format_duration(*after)
+        ),
         Outcome::Done(_) => String::new(),
     }
 }

@@ -1,5 +1,11 @@
 //! What the client prints: human lines (optionally timestamped) or one JSON object per event.
 //! Data goes to stdout; notices and errors go to stderr.
+//!
+//! Everything a server chose (its messages, close reason, refusal body, headers) is shown with
+//! its control characters made visible (`\x1b`, `\r`, `\u{202e}`: the ws-peer-text crate):
+//! a tester is pointed at servers nobody vouches for, and raw text could set the terminal's
+//! clipboard (OSC 52), retitle it, clear it or overwrite a line. `--raw` prints received
+//! messages exactly as they came; `--json` escapes as JSON does.
 
 use std::{
     io::Write,
@@ -7,6 +13,8 @@ use std::{
 };
 
 use serde_json::{json, Value};
+
+use ws_peer_text::visible;
 
 use crate::payload::hex;
 
@@ -17,6 +25,8 @@ pub struct Printer {
     timestamps: bool,
     quiet: bool,
     json: bool,
+    /// Received text as it came, controls and all (`--raw`).
+    raw: bool,
     out: LineWriter,
 }
 
@@ -41,9 +51,10 @@ impl Body<'_> {
         }
     }
 
-    fn human(&self) -> String {
+    fn human(&self, raw: bool) -> String {
         match self {
-            Body::Text(text) => (*text).to_owned(),
+            Body::Text(text) if raw => (*text).to_owned(),
+            Body::Text(text) => visible(text).into_owned(),
             Body::Binary(bytes) => format!("<binary, {} bytes> {}", bytes.len(), hex(bytes)),
         }
     }
@@ -65,11 +76,12 @@ fn millis(rtt: Duration) -> f64 {
 }
 
 impl Printer {
-    pub fn new(timestamps: bool, quiet: bool, json: bool) -> Printer {
+    pub fn new(timestamps: bool, quiet: bool, json: bool, raw: bool) -> Printer {
         Printer {
             timestamps,
             quiet,
             json,
+            raw,
             out: Box::new(|line| {
                 let mut stdout = std::io::stdout().lock();
                 let _ = writeln!(stdout, "{line}");
@@ -101,7 +113,7 @@ impl Printer {
         if self.json {
             self.event(json!({ "event": event, "text": text }));
         } else if !self.quiet {
-            self.line(text);
+            self.line(visible(&text).into_owned());
         }
     }
 
@@ -111,7 +123,7 @@ impl Printer {
             self.event(json!({ "event": "compression", "agreed": agreed }));
         } else if !self.quiet {
             match agreed {
-                Some(answer) => self.line(format!("compression: {answer}")),
+                Some(answer) => self.line(format!("compression: {}", visible(answer))),
                 None => self.line(
                     "compression: the server declined permessage-deflate; messages go uncompressed"
                         .to_owned(),
@@ -135,7 +147,7 @@ impl Printer {
             }
             self.event(event);
         } else {
-            self.line(format!("recv: {}", body.human()));
+            self.line(format!("recv: {}", body.human(self.raw)));
         }
     }
 
@@ -176,7 +188,7 @@ impl Printer {
             let reason = if reason.is_empty() {
                 String::new()
             } else {
-                format!(", reason: {reason}")
+                format!(", reason: {}", visible(reason))
             };
             eprintln!("closed by {by} ({code}{reason})");
         }
@@ -187,6 +199,6 @@ impl Printer {
         if self.json {
             self.event(json!({ "event": "error", "text": text }));
         }
-        eprintln!("error: {text}");
+        eprintln!("error: {}", visible(text));
     }
 }

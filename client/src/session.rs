@@ -16,7 +16,8 @@ use tokio_tungstenite::tungstenite::{
 
 use crate::{
     compression::SharedReport,
-    connect::Socket,
+    connect::{Socket, MAX_MESSAGE_BYTES},
+    deflate_stream::Violation,
     input::Command,
     output::{Body, Printer},
 };
@@ -42,13 +43,15 @@ pub enum Outcome {
     ClosedByServer(Option<u16>),
     /// The server broke the protocol.
     ProtocolError(String),
+    /// Messages were waiting for their echo and nothing arrived for this long (`--timeout`).
+    TimedOut(Duration),
 }
 
 impl Outcome {
     pub fn exit_code(&self) -> u8 {
         match self {
             Outcome::Done(code) => *code,
-            Outcome::Lost(_) => EXIT_CONNECTION_LOST,
+            Outcome::Lost(_) | Outcome::TimedOut(_) => EXIT_CONNECTION_LOST,
             Outcome::ClosedByServer(_) => EXIT_CLOSED_ABNORMALLY,
             Outcome::ProtocolError(_) => EXIT_PROTOCOL_ERROR,
         }
@@ -57,6 +60,8 @@ impl Outcome {
 
 pub struct Options {
     pub ping_interval: Option<Duration>,
+    /// With messages unanswered, the longest wait for anything from the server.
+    pub echo_timeout: Option<Duration>,
     pub close_code: u16,
     pub close_reason: String,
 }
@@ -84,8 +89,14 @@ pub async fn run(
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
     let mut exit_after_close = EXIT_OK;
+    // The last time the server was heard from, or a send started a wait for it.
+    let mut last_progress = Instant::now();
 
     loop {
+        let waiting_for_echo = !in_flight.messages.is_empty();
+        let echo_deadline = tokio::time::Instant::from_std(
+            last_progress + options.echo_timeout.unwrap_or(far_future),
+        );
         if input_done && in_flight.messages.is_empty() {
             return close(
                 &mut socket,
@@ -101,7 +112,12 @@ pub async fn run(
                 printer.notice("interrupt", "interrupt".to_owned());
                 return close(&mut socket, printer, options.close_code, &options.close_reason, EXIT_OK).await;
             }
-            frame = socket.next() => match frame {
+            _ = tokio::time::sleep_until(echo_deadline),
+                if waiting_for_echo && options.echo_timeout.is_some() =>
+            {
+                return Outcome::TimedOut(options.echo_timeout.unwrap_or(far_future));
+            }
+            frame = socket.next() => { last_progress = Instant::now(); match frame {
                 Some(Ok(Message::Text(text))) => {
                     let rtt = in_flight.messages.pop_front().map(|sent| sent.elapsed());
                     let wire = compression.with(|r| r.received.pop_front());
@@ -136,17 +152,28 @@ pub async fn run(
                 Some(Err(Error::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
                     return Outcome::Lost("the connection ended without a close frame".to_owned())
                 }
-                Some(Err(Error::Protocol(error))) => return Outcome::ProtocolError(error.to_string()),
-                Some(Err(error)) => return Outcome::Lost(error.to_string()),
+                Some(Err(error)) => return outcome_of(error),
                 None => return Outcome::Lost("the connection ended without a close frame".to_owned()),
-            },
+            }},
             _ = pings.tick(), if options.ping_interval.is_some() => {
                 if let Err(error) = send_ping(&mut socket, &mut in_flight).await {
                     return Outcome::Lost(error.to_string());
                 }
             }
             command = commands.recv(), if !input_done => match command {
+                Some(Command::Send(message)) if message.len() > MAX_MESSAGE_BYTES => {
+                    printer.error(&format!(
+                        "a message of {} bytes is over the {} MiB the client sends; split it",
+                        message.len(),
+                        MAX_MESSAGE_BYTES >> 20
+                    ));
+                    exit_after_close = EXIT_USAGE;
+                    input_done = true;
+                }
                 Some(Command::Send(message)) => {
+                    if in_flight.messages.is_empty() {
+                        last_progress = Instant::now();
+                    }
                     in_flight.messages.push_back(Instant::now());
                     // Sent (and compressed, if agreed) before it is printed, so its wire size
                     // is known.
@@ -188,6 +215,24 @@ async fn send_ping(socket: &mut Socket, in_flight: &mut InFlight) -> Result<(), 
     socket
         .send(Message::Ping(id.to_be_bytes().to_vec().into()))
         .await
+}
+
+/// How a read error ends the session: what breaks the protocol is the server's doing (exit 4,
+/// as the README promises), anything else a lost connection (exit 3).
+fn outcome_of(error: Error) -> Outcome {
+    match error {
+        Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            Outcome::Lost("the connection ended without a close frame".to_owned())
+        }
+        Error::Protocol(error) => Outcome::ProtocolError(error.to_string()),
+        // A message or frame over the client's limits, text that is not UTF-8.
+        Error::Capacity(error) => Outcome::ProtocolError(error.to_string()),
+        Error::Utf8(error) => {
+            Outcome::ProtocolError(format!("a text message is not UTF-8: {error}"))
+        }
+        Error::Io(io) if Violation::of(&io).is_some() => Outcome::ProtocolError(io.to_string()),
+        error => Outcome::Lost(error.to_string()),
+    }
 }
 
 /// Sends our close frame and waits up to [`CLOSE_TIMEOUT`] for the server's.

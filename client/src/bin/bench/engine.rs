@@ -9,9 +9,10 @@ use tokio::{io::Interest, net::TcpStream, time::sleep_until};
 use ws_deflate::Inflater;
 
 use crate::{
+    load::Opened,
     load::{Mode, Plan, Tally, DRAIN, TIMER_SLACK},
     payload,
-    wire::{Framing, Incoming},
+    wire::{Framing, Incoming, MAX_FRAME_BYTES},
 };
 
 /// Frames messages and checks echoes: self-describing messages (sequence number and send time),
@@ -42,7 +43,9 @@ impl<'p> Messages<'p> {
     }
 
     /// Adds a fragment of an echo; the whole echo (and whether it is compressed) with the last.
-    fn join(&mut self, frame: &Incoming<'_>) -> Option<(Vec<u8>, bool)> {
+    /// Fragments past [`MAX_FRAME_BYTES`] in all are an error: a server sending endless
+    /// fragments must not grow the bench without bound.
+    fn join(&mut self, frame: &Incoming<'_>) -> Result<Option<(Vec<u8>, bool)>, String> {
         let Incoming::Fragment {
             body,
             first,
@@ -50,14 +53,20 @@ impl<'p> Messages<'p> {
             compressed,
         } = *frame
         else {
-            return None;
+            return Ok(None);
         };
         if first {
             self.joined.clear();
             self.joined_compressed = compressed;
         }
+        if self.joined.len() + body.len() > MAX_FRAME_BYTES {
+            return Err(format!(
+                "the server's fragmented message passed {} MiB",
+                MAX_FRAME_BYTES >> 20
+            ));
+        }
         self.joined.extend_from_slice(body);
-        last.then(|| (std::mem::take(&mut self.joined), self.joined_compressed))
+        Ok(last.then(|| (std::mem::take(&mut self.joined), self.joined_compressed)))
     }
 
     /// Appends message `seq`, stamped `sent_nanos` (the corpus's carry no stamp: their send
@@ -95,19 +104,24 @@ const BATCH: u64 = 256;
 /// The read buffer; a frame bigger than this grows it.
 const READ_BUFFER_BYTES: usize = 64 * 1024;
 
+/// The read buffer grows to hold a frame not yet whole, up to one of the largest frames taken.
+const MAX_READ_BUFFER_BYTES: usize = (MAX_FRAME_BYTES + 16).next_power_of_two();
+
 /// Runs `plan` on `stream` from `started` until `started + duration`, then waits (at most
 /// [`DRAIN`]) for the last echoes. Every echo must be the next message sent, byte for byte.
 /// In rate mode this connection's sends are shifted by `phase` (a share of the period), so that
 /// the connections together send evenly rather than all at the same instant.
 pub async fn drive(
-    stream: TcpStream,
+    opened: Opened,
     framing: Framing,
     plan: &Plan,
     started: Instant,
     phase: f64,
 ) -> Tally {
     let mut tally = Tally::new();
-    if let Err(error) = run(&stream, framing, plan, started, phase, &mut tally).await {
+    let Opened { stream, early, .. } = opened;
+    let result = run(&stream, &early, framing, plan, started, phase, &mut tally).await;
+    if let Err(error) = result {
         tally.error(error);
     }
     if tally.received < tally.sent && tally.errors == 0 {
@@ -122,6 +136,7 @@ pub async fn drive(
 
 async fn run(
     stream: &TcpStream,
+    early: &[u8],
     framing: Framing,
     plan: &Plan,
     started: Instant,
@@ -139,8 +154,10 @@ async fn run(
     let mut next_due_nanos = period_nanos + (period_nanos as f64 * phase.clamp(0.0, 1.0)) as u64;
     let mut outgoing = Vec::with_capacity(64 * 1024);
     let mut written = 0;
-    let mut incoming = vec![0u8; READ_BUFFER_BYTES.max(plan.size + 16)];
-    let mut filled = 0;
+    let mut incoming = vec![0u8; READ_BUFFER_BYTES.max(plan.size + 16).max(early.len())];
+    // What the server sent behind its 101 comes first.
+    incoming[..early.len()].copy_from_slice(early);
+    let mut filled = early.len();
     // When each message in flight was stamped, oldest first: its echo must carry exactly that.
     let mut stamps = VecDeque::with_capacity(window.min(1 << 20) as usize);
     // Rate mode: whether the server's socket refused part of the last batch, and until when
@@ -212,7 +229,15 @@ async fn run(
             }
         }
         if filled == incoming.len() {
-            incoming.resize(incoming.len() * 2, 0);
+            // Only a frame not yet whole fills the buffer; wire.rs refuses frames over
+            // MAX_FRAME_BYTES at their header, so this stops at one such frame.
+            if incoming.len() >= MAX_READ_BUFFER_BYTES {
+                return Err(format!(
+                    "the server's frame does not fit the bench's {} MiB read buffer",
+                    MAX_READ_BUFFER_BYTES >> 20
+                ));
+            }
+            incoming.resize((incoming.len() * 2).min(MAX_READ_BUFFER_BYTES), 0);
         }
         match stream.try_read(&mut incoming[filled..]) {
             Ok(0) => return Err("the server closed the connection".into()),
@@ -273,14 +298,21 @@ async fn run(
 
 /// Idle mode: holds every connection for the duration; each second, one message on a few of
 /// them must still come back, byte for byte.
-pub async fn hold(
-    mut streams: Vec<TcpStream>,
-    framing: Framing,
-    plan: &Plan,
-    started: Instant,
-) -> Tally {
+pub async fn hold(opened: Vec<Opened>, framing: Framing, plan: &Plan, started: Instant) -> Tally {
     const SAMPLE: usize = 10;
     let mut tally = Tally::new();
+    let mut streams = Vec::with_capacity(opened.len());
+    for (index, Opened { stream, early, .. }) in opened.into_iter().enumerate() {
+        if early.is_empty() {
+            streams.push(stream);
+        } else {
+            // Idle mode reads each sampled echo on its own: it cannot place unasked bytes.
+            tally.error(format!(
+                "connection {index}: the server sent {} bytes before any message",
+                early.len()
+            ));
+        }
+    }
     let mut turn = 0usize;
     let mut outgoing = Vec::new();
     let mut incoming = vec![0u8; READ_BUFFER_BYTES.max(plan.size + 16)];
@@ -357,7 +389,7 @@ async fn echo_one(
                 Incoming::Data(echo) => return messages.check(echo, false, seq, sent),
                 Incoming::Compressed(echo) => return messages.check(echo, true, seq, sent),
                 Incoming::Fragment { .. } => {
-                    if let Some((echo, compressed)) = messages.join(&frame) {
+                    if let Some((echo, compressed)) = messages.join(&frame)? {
                         return messages.check(&echo, compressed, seq, sent);
                     }
                 }
@@ -393,7 +425,7 @@ fn check_echoes(
                 let (echo, compressed) = match frame {
                     Incoming::Data(echo) => (echo, false),
                     Incoming::Compressed(echo) => (echo, true),
-                    _ => match messages.join(&frame) {
+                    _ => match messages.join(&frame)? {
                         Some((whole, compressed)) => {
                             joined = whole;
                             (&joined[..], compressed)
@@ -471,8 +503,7 @@ mod tests {
             let addr = raw_echo(None).await;
             let stream = open_stream(&Target::RawTcp { addr })
                 .await
-                .expect("connect")
-                .0;
+                .expect("connect");
             let tally = drive(stream, Framing::Raw, &plan(mode), Instant::now(), 0.0).await;
             assert_eq!(tally.errors, 0, "{mode:?}: {:?}", tally.first_error);
             assert!(tally.received > 100, "{mode:?}: {}", tally.received);
@@ -498,7 +529,7 @@ mod tests {
             ),
             (Target::RawTcp { addr: raw }, Framing::Raw),
         ] {
-            let (stream, _) = open_stream(&target).await.expect("connect");
+            let stream = open_stream(&target).await.expect("connect");
             let tally = hold(vec![stream], framing, &plan, Instant::now()).await;
             assert_eq!(tally.errors, 0, "{framing:?}: {:?}", tally.first_error);
             assert!(tally.received >= 2, "{framing:?}: {}", tally.received);
@@ -511,8 +542,7 @@ mod tests {
             let addr = raw_echo(Some(at)).await;
             let stream = open_stream(&Target::RawTcp { addr })
                 .await
-                .expect("connect")
-                .0;
+                .expect("connect");
             let tally = drive(
                 stream,
                 Framing::Raw,
@@ -537,7 +567,7 @@ mod tests {
                 url: server.echo_url(),
                 compress: false,
             };
-            let (stream, _) = open_stream(&target).await.expect("connect");
+            let stream = open_stream(&target).await.expect("connect");
             let tally = drive(stream, Framing::WebSocket, &plan(mode), Instant::now(), 0.5).await;
             assert_eq!(tally.errors, 0, "{mode:?}: {:?}", tally.first_error);
             assert!(tally.received > 100, "{mode:?}: {}", tally.received);
@@ -553,7 +583,7 @@ mod tests {
             url: server.echo_url(),
             compress: true,
         };
-        let (_, answer) = open_stream(&target).await.expect("connect");
+        let answer = open_stream(&target).await.expect("connect").extensions;
         let corpus = std::sync::Arc::new(crate::compressed::Corpus::new(2000, &answer));
         for mode in [Mode::Flood, Mode::PingPong, Mode::Idle] {
             let plan = Plan {
@@ -561,7 +591,7 @@ mod tests {
                 corpus: Some(std::sync::Arc::clone(&corpus)),
                 ..plan(mode)
             };
-            let (stream, _) = open_stream(&target).await.expect("connect");
+            let stream = open_stream(&target).await.expect("connect");
             let tally = if mode == Mode::Idle {
                 hold(vec![stream], Framing::WebSocket, &plan, Instant::now()).await
             } else {
@@ -579,9 +609,10 @@ mod tests {
             url: takeover.echo_url(),
             compress: true,
         };
-        let (first, answer) = open_stream(&target).await.expect("connect");
+        let first = open_stream(&target).await.expect("connect");
+        let answer = first.extensions.clone();
         assert!(!answer.contains("server_no_context_takeover"), "{answer}");
-        let (second, _) = open_stream(&target).await.expect("connect");
+        let second = open_stream(&target).await.expect("connect");
         let plan = Plan {
             size: 2000,
             duration: Duration::from_millis(2500),

@@ -1,13 +1,20 @@
 //! The load each connection puts on the server, and what it measures.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    pin::Pin,
+    sync::Arc,
+    task::{ready, Context, Poll},
+    time::Duration,
+};
 
 use hdrhistogram::Histogram;
-use tokio::net::TcpStream;
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::TcpStream,
+};
 use tokio_tungstenite::{
-    connect_async_with_config,
+    client_async_with_config,
     tungstenite::{client::IntoClientRequest, http::HeaderValue, protocol::WebSocketConfig},
-    MaybeTlsStream,
 };
 
 /// Where the load goes.
@@ -110,12 +117,42 @@ impl Tally {
     }
 }
 
-/// A connection for the load engine: the plain TCP stream (after the WebSocket handshake, for
-/// a WebSocket server), with Nagle off, and the server's `Sec-WebSocket-Extensions` answer.
-/// With `compress`, a server that does not agree to permessage-deflate is an error.
-pub async fn open_stream(target: &Target) -> Result<(TcpStream, String), String> {
-    let mut extensions = String::new();
-    let stream = match target {
+/// A connection for the load engine, once its handshake is done.
+pub struct Opened {
+    /// The plain TCP stream, with Nagle off.
+    pub stream: TcpStream,
+    /// The server's `Sec-WebSocket-Extensions` answer (empty for none, or raw TCP).
+    pub extensions: String,
+    /// Bytes the server sent right behind its 101, before any message of ours: the start of
+    /// its first frames, which the engine reads first.
+    pub early: Vec<u8>,
+}
+
+/// How long a connection and its handshake may take in the tests.
+#[cfg(test)]
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens a connection for the load engine within [`CONNECT_TIMEOUT`].
+#[cfg(test)]
+pub async fn open_stream(target: &Target) -> Result<Opened, String> {
+    open_stream_within(target, CONNECT_TIMEOUT).await
+}
+
+/// Opens a connection: TCP, then for a WebSocket server the handshake, all within `limit` (a
+/// server that accepts and never answers once hung the bench). With `compress`, a server that
+/// does not agree to permessage-deflate is an error.
+pub async fn open_stream_within(target: &Target, limit: Duration) -> Result<Opened, String> {
+    match tokio::time::timeout(limit, open(target)).await {
+        Ok(opened) => opened,
+        Err(_) => Err(format!(
+            "connect: no handshake within {} (--connect-timeout)",
+            humantime::format_duration(limit)
+        )),
+    }
+}
+
+async fn open(target: &Target) -> Result<Opened, String> {
+    let (stream, extensions, early) = match target {
         Target::WebSocket { url, compress } => {
             let mut request = url
                 .as_str()
@@ -127,11 +164,20 @@ pub async fn open_stream(target: &Target) -> Result<(TcpStream, String), String>
                     HeaderValue::from_static("permessage-deflate"),
                 );
             }
+            let uri = request.uri();
+            if uri.scheme_str() != Some("ws") {
+                return Err("the load engine speaks ws:// only, not wss://".into());
+            }
+            let host = uri.host().unwrap_or_default().trim_matches(['[', ']']);
+            let addr = format!("{host}:{}", uri.port_u16().unwrap_or(80));
+            let tcp = TcpStream::connect(&addr)
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
             let (socket, response) =
-                connect_async_with_config(request, Some(client_config()), DISABLE_NAGLE)
+                client_async_with_config(request, HeadOnly::new(tcp), Some(client_config()))
                     .await
                     .map_err(|e| format!("connect: {e}"))?;
-            extensions = response
+            let extensions = response
                 .headers()
                 .get("sec-websocket-extensions")
                 .and_then(|v| v.to_str().ok())
@@ -140,29 +186,116 @@ pub async fn open_stream(target: &Target) -> Result<(TcpStream, String), String>
             if *compress && !extensions.contains("permessage-deflate") {
                 return Err("the server did not agree to permessage-deflate (--compress)".into());
             }
-            // Nothing of the server's is buffered yet: it says nothing before our first frame.
-            match socket.into_inner() {
-                MaybeTlsStream::Plain(stream) => stream,
-                _ => return Err("the load engine speaks ws:// only, not wss://".into()),
-            }
+            let (stream, early) = socket.into_inner().into_parts();
+            (stream, extensions, early)
         }
-        Target::RawTcp { addr, .. } => TcpStream::connect(addr)
-            .await
-            .map_err(|e| format!("connect: {e}"))?,
+        Target::RawTcp { addr, .. } => {
+            let stream = TcpStream::connect(addr)
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+            (stream, String::new(), Vec::new())
+        }
     };
     stream
         .set_nodelay(true)
         .map_err(|e| format!("connect: {e}"))?;
-    Ok((stream, extensions))
+    Ok(Opened {
+        stream,
+        extensions,
+        early,
+    })
 }
 
-/// Every message goes out at once, as over raw TCP (and as the servers answer): with Nagle's
-/// algorithm a small write waits for the ACK of the one before whenever one is in flight.
-const DISABLE_NAGLE: bool = true;
+/// The socket under tungstenite's handshake: it hands tungstenite what it reads only up to the
+/// end of the response head (its blank line), so that whatever the server sent behind it stays
+/// here ([`HeadOnly::into_parts`]) instead of being lost in tungstenite's buffer when the engine
+/// takes the socket over.
+struct HeadOnly {
+    stream: TcpStream,
+    buffered: Vec<u8>,
+    at: usize,
+    /// The last four bytes handed over, to find "\r\n\r\n" across reads.
+    last_four: u32,
+    head_done: bool,
+}
+
+impl HeadOnly {
+    fn new(stream: TcpStream) -> Self {
+        HeadOnly {
+            stream,
+            buffered: Vec::new(),
+            at: 0,
+            last_four: 0,
+            head_done: false,
+        }
+    }
+
+    /// The socket and the bytes read from it that tungstenite did not take.
+    fn into_parts(mut self) -> (TcpStream, Vec<u8>) {
+        self.buffered.drain(..self.at);
+        (self.stream, self.buffered)
+    }
+}
+
+impl AsyncRead for HeadOnly {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        if this.at == this.buffered.len() {
+            this.buffered.clear();
+            this.at = 0;
+            let mut chunk = [0u8; 4096];
+            let mut chunk_buf = ReadBuf::new(&mut chunk);
+            ready!(Pin::new(&mut this.stream).poll_read(cx, &mut chunk_buf))?;
+            if chunk_buf.filled().is_empty() {
+                return Poll::Ready(Ok(())); // the end of the stream
+            }
+            this.buffered.extend_from_slice(chunk_buf.filled());
+        }
+        let available = &this.buffered[this.at..];
+        let mut n = available.len().min(buf.remaining());
+        if !this.head_done {
+            for (i, &byte) in available[..n].iter().enumerate() {
+                this.last_four = (this.last_four << 8) | u32::from(byte);
+                if this.last_four == u32::from_be_bytes(*b"\r\n\r\n") {
+                    n = i + 1;
+                    this.head_done = true;
+                    break;
+                }
+            }
+        }
+        buf.put_slice(&available[..n]);
+        this.at += n;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for HeadOnly {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bytes: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, bytes)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
 
 /// tungstenite zero-fills its whole read buffer (128 KiB by default) before every read: an
 /// eighth of the generator's CPU time in ping-pong, where each read brings back 34 bytes. A
 /// buffer of 8 KiB still takes a flood's echoes by the hundred per read.
+/// The handshake's response is bounded by tungstenite (its head parser's limits); messages
+/// never go through tungstenite here.
 fn client_config() -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(8 * 1024)
 }

@@ -66,6 +66,9 @@ struct Args {
     /// One JSON object on one line instead of the table.
     #[arg(long)]
     json: bool,
+    /// Give up on a connection whose TCP connect and handshake take longer than this.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    connect_timeout: Duration,
 }
 
 /// Connections opened at once while connecting: a burst of 10,000 SYNs overflows the backlog.
@@ -97,8 +100,11 @@ async fn main() -> ExitCode {
     };
     let corpus = if args.compress {
         // What the server agrees decides how its echoes are inflated: ask it once.
-        match load::open_stream(&target).await {
-            Ok((_, answer)) => Some(Arc::new(compressed::Corpus::new(args.size, &answer))),
+        match load::open_stream_within(&target, args.connect_timeout).await {
+            Ok(opened) => Some(Arc::new(compressed::Corpus::new(
+                args.size,
+                &opened.extensions,
+            ))),
             Err(error) => {
                 eprintln!("error: {error}");
                 return ExitCode::from(1);
@@ -130,11 +136,13 @@ async fn main() -> ExitCode {
     let mut streams = Vec::with_capacity(total);
     while streams.len() + (connect_errors as usize) < total {
         let batch = CONNECT_BATCH.min(total - streams.len() - connect_errors as usize);
-        let attempts =
-            futures_util::future::join_all((0..batch).map(|_| load::open_stream(&target))).await;
+        let attempts = futures_util::future::join_all(
+            (0..batch).map(|_| load::open_stream_within(&target, args.connect_timeout)),
+        )
+        .await;
         for attempt in attempts {
             match attempt {
-                Ok((stream, _)) => streams.push(stream),
+                Ok(opened) => streams.push(opened),
                 Err(error) => {
                     connect_errors += 1;
                     first_connect_error.get_or_insert(error);
@@ -151,11 +159,11 @@ async fn main() -> ExitCode {
         let tasks: Vec<_> = streams
             .into_iter()
             .enumerate()
-            .map(|(index, stream)| {
+            .map(|(index, opened)| {
                 let plan = Arc::clone(&plan);
                 let phase = index as f64 / count;
                 tokio::spawn(
-                    async move { engine::drive(stream, framing, &plan, started, phase).await },
+                    async move { engine::drive(opened, framing, &plan, started, phase).await },
                 )
             })
             .collect();

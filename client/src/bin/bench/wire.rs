@@ -13,6 +13,11 @@ pub enum Framing {
     Raw,
 }
 
+/// Largest frame the bench takes from a server, refused at its header (before it is buffered):
+/// the bench's echoes are at most a few times `--size`, and a server that announces more is
+/// broken or hostile. Also the most a fragmented echo may add up to.
+pub const MAX_FRAME_BYTES: usize = 64 << 20;
+
 /// The mask of every frame the bench sends. A fixed key is allowed for a load generator (the
 /// mask protects proxies from scripted pages, not servers) and costs the server the same.
 pub const MASK: [u8; 4] = [0x5e, 0x1f, 0xa7, 0x3c];
@@ -96,12 +101,18 @@ impl Framing {
                 Some(b) => (u64::from_be_bytes(b.try_into().map_err(|_| "length")?), 10),
                 None => return Ok(None),
             },
-            short => (u64::from(short), 2),
+            short => (u64::from(short), 2usize),
         };
-        let Ok(len) = usize::try_from(len) else {
-            return Err(format!("the server announced a frame of {len} bytes"));
-        };
-        let end = header + len;
+        let end = usize::try_from(len)
+            .ok()
+            .filter(|&len| len <= MAX_FRAME_BYTES)
+            .and_then(|len| len.checked_add(header))
+            .ok_or_else(|| {
+                format!(
+                    "the server announced a frame of {len} bytes (the bench takes up to {} MiB)",
+                    MAX_FRAME_BYTES >> 20
+                )
+            })?;
         if bytes.len() < end {
             return Ok(None);
         }
@@ -182,6 +193,23 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_huge_or_overflowing_length_is_refused_at_the_header() {
+        for len in [1u64 << 62, u64::MAX, MAX_FRAME_BYTES as u64 + 1] {
+            let mut frame = vec![0x82, 127];
+            frame.extend_from_slice(&len.to_be_bytes());
+            let error = Framing::WebSocket.next(&frame, 32).expect_err("refused");
+            assert!(error.contains(&len.to_string()), "{error}");
+        }
+        let mut frame = vec![0x82, 127];
+        frame.extend_from_slice(&(MAX_FRAME_BYTES as u64).to_be_bytes());
+        assert_eq!(
+            Framing::WebSocket.next(&frame, 32),
+            Ok(None),
+            "waits for the rest"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! How text a peer controls (a message, an `Origin`, a subprotocol) is written into a log line:
-//! every character that could forge a line or fool the person reading it is made visible.
+//! How text a peer controls (a message, an `Origin`, a close reason, a server's header) is shown
+//! to a person, in a log line or on a terminal: every character that could forge a line, drive
+//! the terminal (OSC 52 to set the clipboard, a title, clearing the screen) or fool the reader
+//! is made visible. The echo server's text log and the CLI's output both use it.
 //!
 //! - C0 controls: `\n`, `\r`, `\t` as those two characters, the rest as `\x01`…`\x1f`; DEL as
 //!   `\x7f`. A newline in a message must not start a second, forged log line, and a `\r` must
@@ -8,8 +10,10 @@
 //!   U+2066–U+2069), the marks U+200E, U+200F, U+061C and other invisible format characters
 //!   (U+200B–U+200D, U+2060–U+2064, U+FEFF) as `\u{202e}`: they reorder or hide what a reader
 //!   sees (a line that reads backwards, text that is not where it seems).
-//! - The backslash itself as `\\`, so that a peer cannot write a fake escape: what a line shows
-//!   reads back to exactly one text.
+//! - In log lines ([`push_escaped`]), the backslash itself as `\\`, so that a peer cannot write a
+//!   fake escape: what a line shows reads back to exactly one text. On a terminal
+//!   ([`visible`]), where a person reads messages that are often JSON, backslashes stay as
+//!   they are.
 //!
 //! Everything else, any script and any emoji, is copied as it came.
 
@@ -42,12 +46,27 @@ fn may_need_escape(text: &str) -> bool {
 
 /// Appends `text` to `line` with [`needs_escape`] characters escaped.
 pub fn push_escaped(line: &mut String, text: &str) {
+    push(line, text, true);
+}
+
+/// `text` with every control and bidi character made visible, backslashes left as they are:
+/// what a terminal may be shown of a peer's text.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    if !may_need_escape(text) {
+        return Cow::Borrowed(text);
+    }
+    let mut line = String::with_capacity(text.len() + 16);
+    push(&mut line, text, false);
+    Cow::Owned(line)
+}
+
+fn push(line: &mut String, text: &str, backslash: bool) {
     if !may_need_escape(text) {
         line.push_str(text);
         return;
     }
     for c in text.chars() {
-        if !needs_escape(c) {
+        if !needs_escape(c) || (c == '\\' && !backslash) {
             line.push(c);
             continue;
         }
@@ -124,6 +143,17 @@ mod tests {
                 "{c:?} shown as {line:?}"
             );
         }
+    }
+
+    #[test]
+    fn for_a_terminal_backslashes_stay_and_controls_are_visible() {
+        assert_eq!(visible(r#"{"a":"b\"c"}"#), r#"{"a":"b\"c"}"#);
+        assert_eq!(
+            visible("\x1b]52;c;cm0gLXJmIH4=\x07"),
+            "\\x1b]52;c;cm0gLXJmIH4=\\x07"
+        );
+        assert_eq!(visible("line\rover"), "line\\rover");
+        assert!(matches!(visible("plain"), Cow::Borrowed("plain")));
     }
 
     #[test]
