@@ -12,26 +12,17 @@
 //! cargo run -p client -- -i                              # type messages
 //! ```
 
-mod args;
-mod backoff;
-mod compression;
-mod connect;
-mod deflate_stream;
-mod input;
-mod output;
-mod payload;
-mod session;
-
 use std::{io::IsTerminal, process::ExitCode};
 
 use clap::Parser;
 
-use crate::{
+use client::{
     args::Args,
+    backoff,
     connect::Dialer,
-    input::LineFormat,
+    input::{self, LineFormat},
     output::Printer,
-    session::{Outcome, EXIT_CONNECT_FAILED, EXIT_USAGE},
+    session::{self, Outcome, EXIT_CONNECT_FAILED, EXIT_USAGE},
 };
 
 /// Where messages come from.

@@ -166,6 +166,13 @@ async fn run(
     let mut held_up_until = 0;
     let timer = sleep_until(tokio::time::Instant::from_std(deadline));
     tokio::pin!(timer);
+    if filled > 0 {
+        // The server's own frames before any message of ours: a ping passes, a data frame is
+        // an echo of nothing, a broken frame an error, at once.
+        let used = check_echoes(&incoming[..filled], &mut messages, 0, &mut stamps, tally)?;
+        incoming.copy_within(used..filled, 0);
+        filled -= used;
+    }
 
     loop {
         let now = Instant::now();

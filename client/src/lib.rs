@@ -1,0 +1,20 @@
+//! The command-line tester's parts, as a library: `main.rs` wires them together, and the fuzz
+//! targets (fuzz/) reach the frame reader that sits between tungstenite and the socket
+//! ([`deflate_stream`]) through it.
+//!
+//! - [`args`]: the flags; [`input`]: where messages come from (ticker, pipe, prompt);
+//!   [`payload`]: hex and base64 lines.
+//! - [`connect`]: TCP, TLS, the handshake, the client's limits; [`compression`] and
+//!   [`deflate_stream`]: permessage-deflate under tungstenite.
+//! - [`session`]: one connection's loop and how it ends; [`output`]: what is printed;
+//!   [`backoff`]: the reconnect schedule.
+
+pub mod args;
+pub mod backoff;
+pub mod compression;
+pub mod connect;
+pub mod deflate_stream;
+pub mod input;
+pub mod output;
+pub mod payload;
+pub mod session;
