@@ -30,8 +30,9 @@ use url::Url;
         Output: --timestamps, --quiet (only what arrives), --json (one object per event),\n\
         --raw (received text as it came; by default control characters show as \\x1b, \\n, ...).\n\n\
         Exit status: 0 normal end (Ctrl-C, end of input, --count reached, server closed with 1000),\n\
-        1 could not connect, 2 bad arguments or input, 3 connection lost without a close,\n\
-        4 protocol error, 5 the server closed with a code other than 1000."
+        1 could not connect, 2 bad arguments or input, 3 connection lost without a close (or\n\
+        --timeout passed), 4 the server broke the protocol (malformed frames, over the limits,\n\
+        invalid UTF-8), 5 the server closed with a code other than 1000."
 )]
 pub struct Args {
     /// Server address, HOST:PORT; the client connects to ws://HOST:PORT/echo.

@@ -26,23 +26,12 @@ use crate::{
     args::Args,
     compression::{Offer, SharedReport},
     deflate_stream::DeflateStream,
+    limits::{MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, MAX_WRITE_BUFFER_BYTES},
 };
 
 pub type Socket = WebSocketStream<DeflateStream<MaybeTlsStream<TcpStream>>>;
 
-/// Largest message the client takes from a server (tungstenite's default, stated here so the
-/// compression layer holds compressed messages to the same).
-pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
-
-/// Largest frame the client takes from a server (tungstenite's default).
-pub const MAX_FRAME_BYTES: usize = 16 << 20;
-
-/// Most bytes queued for the server: room for one message of the largest size and a little
-/// more. Past it an automatic pong is held back (the newest replacing the last) instead of
-/// queued: a server that pings without end and never reads once grew the client to 350 MB.
-pub const MAX_WRITE_BUFFER_BYTES: usize = MAX_MESSAGE_BYTES + (1 << 20);
-
-/// The limits above, for tungstenite.
+/// The client's limits ([`crate::limits`]), for tungstenite.
 pub fn websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))

@@ -14,20 +14,17 @@ use std::{
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ws_deflate::{Deflater, InflateError, Inflater};
 
-use crate::compression::{read_answer, Offer, SharedReport};
+use crate::{
+    compression::{read_answer, Offer, SharedReport},
+    limits::{MAX_FRAME_BYTES, MAX_HEAD_BYTES, MAX_MESSAGE_BYTES},
+};
 
-/// Largest message the server may send compressed, inflated: tungstenite's own message limit
-/// ([`crate::connect::MAX_MESSAGE_BYTES`]). Compressed fragments are collected up to the same
-/// size on the wire.
-pub const MAX_INFLATED_BYTES: usize = crate::connect::MAX_MESSAGE_BYTES;
-
-/// Largest frame the server may send: tungstenite's own frame limit, checked here at the frame's
-/// header, before this layer collects the frame (a header announcing 2^62 bytes once made it
-/// buffer until memory ran out).
-pub const MAX_FRAME_BYTES: usize = crate::connect::MAX_FRAME_BYTES;
-
-/// Largest response head: tungstenite's own limit for the head it parses.
-pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Largest message the server may send compressed, inflated: tungstenite's own message limit.
+/// Compressed fragments are collected up to the same size on the wire. Frames are checked
+/// against [`MAX_FRAME_BYTES`] at their header, before this layer collects them (a header
+/// announcing 2^62 bytes once made it buffer until memory ran out); the response head against
+/// [`MAX_HEAD_BYTES`].
+pub const MAX_INFLATED_BYTES: usize = MAX_MESSAGE_BYTES;
 
 /// zlib's default level: what browsers use, so the sizes shown are the ones a page would see.
 const LEVEL: u32 = 6;

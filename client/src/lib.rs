@@ -4,7 +4,7 @@
 //!
 //! - [`args`]: the flags; [`input`]: where messages come from (ticker, pipe, prompt);
 //!   [`payload`]: hex and base64 lines.
-//! - [`connect`]: TCP, TLS, the handshake, the client's limits; [`compression`] and
+//! - [`connect`]: TCP, TLS, the handshake; [`limits`]: what the client takes and queues; [`compression`] and
 //!   [`deflate_stream`]: permessage-deflate under tungstenite.
 //! - [`session`]: one connection's loop and how it ends; [`output`]: what is printed;
 //!   [`backoff`]: the reconnect schedule.
@@ -15,6 +15,7 @@ pub mod compression;
 pub mod connect;
 pub mod deflate_stream;
 pub mod input;
+pub mod limits;
 pub mod output;
 pub mod payload;
 pub mod session;

@@ -16,9 +16,10 @@ use tokio_tungstenite::tungstenite::{
 
 use crate::{
     compression::SharedReport,
-    connect::{Socket, MAX_MESSAGE_BYTES},
+    connect::Socket,
     deflate_stream::Violation,
     input::Command,
+    limits::MAX_MESSAGE_BYTES,
     output::{Body, Printer},
 };
 
