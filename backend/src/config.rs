@@ -6,11 +6,10 @@ use std::{path::PathBuf, time::Duration};
 use clap::{Parser, ValueEnum};
 
 use crate::{
-    log_rate::DEFAULT_LOG_RATE,
-    memory_budget::{default_budget, MIN_BUDGET_MESSAGES},
-    permessage_deflate::{
-        DeflatePolicy, DEFAULT_THRESHOLD_BYTES, MAX_WINDOW_BITS, MIN_WINDOW_BITS,
-    },
+    limits::memory_budget::default_budget, limits::memory_budget::MIN_BUDGET_MESSAGES,
+    logging::log_rate::DEFAULT_LOG_RATE, protocol::permessage_deflate::DeflatePolicy,
+    protocol::permessage_deflate::DEFAULT_THRESHOLD_BYTES,
+    protocol::permessage_deflate::MAX_WINDOW_BITS, protocol::permessage_deflate::MIN_WINDOW_BITS,
 };
 
 /// Largest single frame accepted on `/echo`. The message decoder refuses a larger one as soon as
@@ -288,7 +287,7 @@ impl Config {
     /// that is less, so that connections parked by a peer can never take every descriptor.
     pub fn http_connection_bound(&self) -> usize {
         self.max_http_connections.unwrap_or_else(|| {
-            let half = crate::fd_limit::soft_limit().map_or(u64::MAX, |limit| limit / 2);
+            let half = crate::limits::fd_limit::soft_limit().map_or(u64::MAX, |limit| limit / 2);
             usize::try_from(half)
                 .unwrap_or(usize::MAX)
                 .clamp(1, DEFAULT_MAX_HTTP_CONNECTIONS)
@@ -296,11 +295,11 @@ impl Config {
     }
 
     /// File descriptors the configured bounds can take at once: every WebSocket, every plain
-    /// HTTP connection, and [`crate::fd_limit::RESERVED`] for the rest.
+    /// HTTP connection, and [`crate::limits::fd_limit::RESERVED`] for the rest.
     pub fn descriptors_needed(&self) -> u64 {
         (self.max_connections as u64)
             .saturating_add(self.http_connection_bound() as u64)
-            .saturating_add(crate::fd_limit::RESERVED)
+            .saturating_add(crate::limits::fd_limit::RESERVED)
     }
 
     /// What the server agrees of permessage-deflate.

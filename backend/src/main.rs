@@ -12,9 +12,11 @@
 
 use std::{io::IsTerminal, process::ExitCode};
 
-use backend::log_writer::{batch_writer, FlushGuard};
-use backend::message_log::{MessageLogLayer, Style, MESSAGE_LOG};
 use backend::{config::LogFormat, server, Config};
+use backend::{logging::log_writer::batch_writer, logging::log_writer::FlushGuard};
+use backend::{
+    logging::message_log::MessageLogLayer, logging::message_log::Style, logging::MESSAGE_LOG,
+};
 use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::{
@@ -42,11 +44,11 @@ async fn serve() -> ExitCode {
     // Dropped when main returns, after the server stopped: every queued line is written.
     let _log_writer = init_logging(&config);
     // Also with --quiet: refused upgrades are logged, and a client can cause them in a loop.
-    backend::log_rate::limit_recv_lines(config.log_rate);
+    backend::logging::log_rate::limit_recv_lines(config.log_rate);
     raise_fd_limit(&config);
 
     if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
-        if let Err(message) = backend::tls::load(cert, key) {
+        if let Err(message) = backend::http::tls::load(cert, key) {
             eprintln!("error: {message}");
             return ExitCode::from(EXIT_CONFIG);
         }
@@ -103,7 +105,7 @@ async fn serve() -> ExitCode {
 /// Raises the soft file descriptor limit to the hard one, and says so; warns when even that
 /// cannot hold every connection the flags allow.
 fn raise_fd_limit(config: &Config) {
-    match backend::fd_limit::raise_to_hard_limit() {
+    match backend::limits::fd_limit::raise_to_hard_limit() {
         Ok(raised) => {
             if raised.after > raised.before {
                 tracing::info!(

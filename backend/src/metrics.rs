@@ -7,7 +7,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use actix_web::{web, HttpResponse};
 use prometheus_client::{
     encoding::text::encode,
     metrics::{
@@ -20,12 +19,27 @@ use prometheus_client::{
 };
 
 use crate::{
-    echo::{Kind, Observer},
-    http_guard::HttpCounters,
-    memory_budget::BudgetGauges,
+    limits::{http_guard::HttpCounters, memory_budget::BudgetGauges},
+    protocol::permessage_deflate::DeflateCounters,
 };
 
 type Labels = Vec<(&'static str, String)>;
+
+/// Text or binary: how metrics label a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Binary,
+}
+
+/// Hears about each message as the loop handles it: the server counts them into its metrics
+/// and the connection's log line; tests pass `()`.
+pub trait Observer {
+    /// A data message arrived.
+    fn received(&mut self, kind: Kind, bytes: usize);
+    /// Its echo was handed to the connection, `took` after it arrived.
+    fn echoed(&mut self, kind: Kind, bytes: usize, took: Duration);
+}
 
 /// Why an upgrade was refused, as the `reason` label says it.
 #[derive(Debug, Clone, Copy)]
@@ -74,19 +88,6 @@ fn register_http(registry: &mut Registry) -> HttpCounters {
 struct Flow {
     messages: Counter,
     bytes: Counter,
-}
-
-/// permessage-deflate's effect: compressed messages' bytes on the wire and as payload, each way.
-#[derive(Debug, Clone, Default)]
-pub struct DeflateCounters {
-    /// Compressed messages in: bytes as they came over the wire.
-    pub in_wire: Counter,
-    /// The same messages inflated.
-    pub in_payload: Counter,
-    /// Echoes sent compressed: their payload bytes.
-    pub out_payload: Counter,
-    /// The same echoes as they went out compressed.
-    pub out_wire: Counter,
 }
 
 #[derive(Debug)]
@@ -204,7 +205,7 @@ impl Metrics {
         registry.register(
             "log_lines_dropped",
             "Log lines dropped because the log output (stderr) did not keep up",
-            crate::log_writer::DROPPED_LINES.clone(),
+            crate::logging::log_writer::DROPPED_LINES.clone(),
         );
 
         let deflate_bytes = Family::<Labels, Counter>::default();
@@ -262,7 +263,7 @@ impl Metrics {
         self.http.clone()
     }
 
-    /// The gauges the server's [`crate::memory_budget::MemoryBudget`] keeps up to date.
+    /// The gauges the server's [`crate::limits::memory_budget::MemoryBudget`] keeps up to date.
     pub fn budget_gauges(&self) -> BudgetGauges {
         self.budget.clone()
     }
@@ -378,13 +379,6 @@ impl Observer for ConnectionRecord {
         self.tally.messages_out += 1;
         self.tally.bytes_out += bytes as u64;
     }
-}
-
-/// `GET /metrics`.
-pub async fn metrics_route(metrics: web::Data<Arc<Metrics>>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(metrics.render())
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //!
 //! The server is actix-http's `HttpService` with the actix-web app for pages, `/healthz` and
 //! `/metrics`, and an upgrade service that takes every WebSocket handshake with its connection
-//! ([`crate::upgrade`]). actix-web's `HttpServer` has no place for the latter.
+//! ([`crate::handshake::upgrade`]). actix-web's `HttpServer` has no place for the latter.
 
 use std::{
     io,
@@ -26,19 +26,14 @@ use tokio::net::TcpStream;
 use tokio_rustls::{server::TlsStream, TlsAcceptor};
 
 use crate::{
-    bundle,
-    connections::Connections,
-    echo::Liveness,
-    echo_route::{healthz, not_an_upgrade, wrong_method, EchoSettings, ECHO_PATH},
-    http_guard::{
-        registry::Full, tracking::track_requests, Guarded, HttpConnections, HttpTimeouts, Watched,
-    },
-    memory_budget::MemoryBudget,
-    metrics::{metrics_route, Metrics},
-    origin::OriginPolicy,
-    upgrade::upgrade_service,
-    ws_connection::Limits,
-    Config,
+    connection::echo::Liveness, connection::ws_connection::Limits, handshake::origin::OriginPolicy,
+    handshake::settings::EchoSettings, handshake::settings::ECHO_PATH,
+    handshake::upgrade::upgrade_service, http::bundle, http::routes::healthz,
+    http::routes::metrics_route, http::routes::not_an_upgrade, http::routes::wrong_method,
+    limits::connections::Connections, limits::http_guard::registry::Full,
+    limits::http_guard::tracking::track_requests, limits::http_guard::Guarded,
+    limits::http_guard::HttpConnections, limits::http_guard::HttpTimeouts,
+    limits::http_guard::Watched, limits::memory_budget::MemoryBudget, metrics::Metrics, Config,
 };
 
 /// How long a finished connection waits for the client to hang up before closing its side.
@@ -102,7 +97,9 @@ const FULL_RESPONSE: &str = "HTTP/1.1 503 Service Unavailable\r\n\
 /// not handle signals itself: `main` calls [`shut_down`] on SIGINT/SIGTERM.
 pub fn bind(config: &Config) -> io::Result<Bound> {
     let tls = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => Some(crate::tls::load(cert, key).map_err(io::Error::other)?),
+        (Some(cert), Some(key)) => {
+            Some(crate::http::tls::load(cert, key).map_err(io::Error::other)?)
+        }
         _ => None,
     };
     let connections = Connections::new(config.max_connections);
@@ -172,7 +169,7 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
         ($app:expr, $settings:expr, $io:ty) => {
             // actix-http's own head and keep-alive timers are off: they run from a clock it
             // updates every 500 ms (a 400 ms timeout fired at once) and time only the first
-            // request; crate::http_guard times every one.
+            // request; crate::limits::http_guard times every one.
             HttpService::<$io, _, _, _, _>::build()
                 .keep_alive(KeepAlive::Os)
                 .client_request_timeout(Duration::ZERO)

@@ -3,7 +3,9 @@
 
 use std::thread;
 
-use backend::log_rate::{admit, limit_recv_lines, summary};
+use backend::{
+    logging::log_rate::admit, logging::log_rate::limit_recv_lines, logging::log_rate::summary,
+};
 
 #[test]
 fn up_to_the_rate_lines_are_admitted_by_all_threads_together() {

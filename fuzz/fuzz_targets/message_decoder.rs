@@ -9,10 +9,7 @@
 
 #![no_main]
 
-use backend::{
-    message_decoder::{MessageDecoder, MAX_HEADER_BYTES},
-    permessage_deflate::Inflater,
-};
+use backend::{protocol::message_decoder::MessageDecoder, protocol::message_decoder::MAX_HEADER_BYTES, protocol::permessage_deflate::Inflater};
 use libfuzzer_sys::fuzz_target;
 
 /// A message, or the text of the error that ended the stream.

@@ -28,10 +28,10 @@ use actix_ws::AggregatedMessage;
 use futures_util::{Sink, Stream};
 
 use crate::{
-    memory_budget::Charge,
-    message_decoder::{MessageDecoder, Refused, RSV1},
-    metrics::DeflateCounters,
-    permessage_deflate::{Deflater, Negotiated},
+    limits::memory_budget::Charge, protocol::message_decoder::MessageDecoder,
+    protocol::message_decoder::Refused, protocol::message_decoder::RSV1,
+    protocol::permessage_deflate::DeflateCounters, protocol::permessage_deflate::Deflater,
+    protocol::permessage_deflate::Negotiated,
 };
 
 /// Bytes asked for per read. The chunk lives on the stack for the length of one read.
@@ -378,7 +378,7 @@ mod tests {
     use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt};
 
     use super::*;
-    use crate::memory_budget::{BudgetGauges, MemoryBudget};
+    use crate::{limits::memory_budget::BudgetGauges, limits::memory_budget::MemoryBudget};
 
     const LIMITS: Limits = Limits {
         max_frame_bytes: 1024,

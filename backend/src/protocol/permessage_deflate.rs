@@ -11,8 +11,8 @@ mod negotiation;
 
 pub use ws_deflate::{Deflater, InflateError, Inflater, FAST};
 
-use crate::metrics::DeflateCounters;
 pub use negotiation::{negotiate, Agreed};
+use prometheus_client::metrics::counter::Counter;
 pub use ws_deflate::{EXTENSION, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
 
 /// Messages smaller than this go out uncompressed: below it deflate's few bytes of framing
@@ -65,4 +65,17 @@ impl Agreed {
     pub fn inflater(&self) -> Inflater {
         Inflater::new(self.client_window_bits, self.client_no_context_takeover)
     }
+}
+
+/// permessage-deflate's effect: compressed messages' bytes on the wire and as payload, each way.
+#[derive(Debug, Clone, Default)]
+pub struct DeflateCounters {
+    /// Compressed messages in: bytes as they came over the wire.
+    pub in_wire: Counter,
+    /// The same messages inflated.
+    pub in_payload: Counter,
+    /// Echoes sent compressed: their payload bytes.
+    pub out_payload: Counter,
+    /// The same echoes as they went out compressed.
+    pub out_wire: Counter,
 }

@@ -21,7 +21,7 @@ use std::{
     time::Duration,
 };
 
-use crate::echo::MESSAGE_LOG;
+use crate::logging::MESSAGE_LOG;
 
 /// The default `--log-rate`: `recv:` lines a second, all connections together.
 pub const DEFAULT_LOG_RATE: u64 = 1000;

@@ -1,7 +1,7 @@
 //! The echo loop: every message that comes in goes back out with the same type.
 //!
 //! It runs over any stream of incoming messages and any sink of outgoing ones, so tests drive
-//! it with plain in-memory streams and [`crate::session`] with an upgraded connection.
+//! it with plain in-memory streams and [`crate::connection::session`] with an upgraded connection.
 
 use std::{future::Future, time::Duration};
 
@@ -10,11 +10,11 @@ use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Message, ProtocolError
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
 
-use crate::{log_rate, message_decoder::Refused};
-
-/// The log target of the per-message `recv:` lines, so `--quiet` (or
-/// `RUST_LOG=backend::messages=off`) can drop them alone.
-pub const MESSAGE_LOG: &str = "backend::messages";
+use crate::{
+    logging::{log_rate, MESSAGE_LOG},
+    metrics::{Kind, Observer},
+    protocol::message_decoder::Refused,
+};
 
 /// Longest text shown in a `recv:` log line; longer messages are cut and their size noted,
 /// so a 16 MiB message costs one short log line, not 16 MiB of log.
@@ -41,22 +41,6 @@ pub enum Ending {
     ShutDown,
     /// The incoming stream ended without a close frame (the TCP connection went away).
     StreamEnded,
-}
-
-/// Text or binary: how metrics label a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    Binary,
-}
-
-/// Hears about each message as the loop handles it: the server counts them into its metrics
-/// and the connection's log line; tests pass `()`.
-pub trait Observer {
-    /// A data message arrived.
-    fn received(&mut self, kind: Kind, bytes: usize);
-    /// Its echo was handed to the connection, `took` after it arrived.
-    fn echoed(&mut self, kind: Kind, bytes: usize, took: Duration);
 }
 
 impl Observer for () {

@@ -7,12 +7,10 @@ use actix_codec::{AsyncRead, AsyncWrite};
 use futures_util::StreamExt;
 
 use crate::{
-    connections::Permit,
-    echo::{echo, Ending, Liveness},
-    memory_budget::Charge,
-    metrics::ConnectionRecord,
-    permessage_deflate::Negotiated,
-    ws_connection::{Limits, WsConnection},
+    connection::echo::echo, connection::echo::Ending, connection::echo::Liveness,
+    connection::ws_connection::Limits, connection::ws_connection::WsConnection,
+    limits::connections::Permit, limits::memory_budget::Charge, logging::peer_text,
+    metrics::ConnectionRecord, protocol::permessage_deflate::Negotiated,
 };
 
 /// What a session needs besides its socket.
@@ -93,9 +91,4 @@ fn log_closed(
         close_code = code.map_or_else(|| "none".to_owned(), |c| c.to_string()),
         "connection closed: {how}"
     );
-}
-
-/// A peer's address as the connection log lines show it.
-pub fn peer_text(peer: Option<SocketAddr>) -> String {
-    peer.map_or_else(|| "unknown peer".to_owned(), |addr| addr.to_string())
 }

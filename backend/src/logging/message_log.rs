@@ -25,7 +25,7 @@ use tracing_subscriber::{
     layer::{Context, Layer},
 };
 
-pub use crate::echo::MESSAGE_LOG;
+pub use crate::logging::MESSAGE_LOG;
 use ws_peer_text::{needs_escape, push_escaped};
 
 /// How the lines look: as tracing-subscriber's text (optionally coloured) or JSON output.
@@ -304,7 +304,7 @@ mod tests {
 
     /// Texts a peer might use to forge or hide log lines.
     const HOSTILE: [&str; 4] = [
-        "ok\n2026-12-06T03:00:00.000000Z  INFO backend::session: connection opened peer=10.6.6.6:31337",
+        "ok\n2026-12-06T03:00:00.000000Z  INFO backend::connection::session: connection opened peer=10.6.6.6:31337",
         "escape \x1b[31m red, bell \x07, del \x7f, tab \t, cr \r",
         "c1 \u{85} \u{9b} and \x01 \x1f \x0c \\ backslash",
         "bidi \u{202e}desrever\u{202c} \u{2066}isolate\u{2069}",
@@ -352,7 +352,7 @@ mod tests {
         let (text, _) = both(Style::Text { ansi: false }, &HOSTILE[..1]);
         assert!(
             text.ends_with(
-                "recv: ok\\n2026-12-06T03:00:00.000000Z  INFO backend::session: connection opened \
+                "recv: ok\\n2026-12-06T03:00:00.000000Z  INFO backend::connection::session: connection opened \
                  peer=10.6.6.6:31337\n"
             ),
             "{text}"

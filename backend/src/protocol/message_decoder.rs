@@ -18,7 +18,7 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_ws::AggregatedMessage;
 use bytestring::ByteString;
 
-use crate::permessage_deflate::{InflateError, Inflater};
+use crate::{protocol::permessage_deflate::InflateError, protocol::permessage_deflate::Inflater};
 
 /// Longest frame header: 2 bytes, an 8-byte extended length, a 4-byte mask.
 pub const MAX_HEADER_BYTES: usize = 14;
@@ -687,8 +687,15 @@ mod tests {
     }
 
     /// A decoder that inflates, with the compressor a client would use.
-    fn deflating(max_message: usize) -> (MessageDecoder, crate::permessage_deflate::Deflater) {
-        use crate::permessage_deflate::{negotiate, DeflatePolicy};
+    fn deflating(
+        max_message: usize,
+    ) -> (
+        MessageDecoder,
+        crate::protocol::permessage_deflate::Deflater,
+    ) {
+        use crate::{
+            protocol::permessage_deflate::negotiate, protocol::permessage_deflate::DeflatePolicy,
+        };
         let agreed = negotiate(["permessage-deflate"], &DeflatePolicy::default()).expect("ok");
         let decoder = MessageDecoder::new(max_message, max_message).inflating(agreed.inflater());
         (decoder, agreed.deflater())

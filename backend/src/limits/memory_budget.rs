@@ -153,7 +153,7 @@ impl MemoryBudget {
             biggest.told_to_close.store(true, Ordering::Release);
             self.gauges.closed.inc();
             tracing::warn!(
-                peer = %crate::session::peer_text(biggest.peer),
+                peer = %crate::logging::peer_text(biggest.peer),
                 held_bytes = amount,
                 total_bytes = held,
                 budget_bytes = self.limit,

@@ -1,53 +1,12 @@
-//! The `/echo` endpoint's shared settings and its answers to plain HTTP: WebSocket upgrades are
-//! taken before the app sees them (see [`crate::upgrade`]), so what reaches these routes is a
-//! request without one. Also `/healthz`, which reports shutdown the same way upgrades do.
+//! The app's own routes: `/echo` answered over plain HTTP (WebSocket upgrades are taken before
+//! the app sees them, in [`crate::handshake::upgrade`], so what reaches it is a request without
+//! one), `/healthz`, which reports shutdown the same way upgrades do, and `/metrics`.
 
 use std::sync::Arc;
 
 use actix_web::{http::header, web, HttpResponse};
 
-use crate::{
-    connections::Connections, echo::Liveness, memory_budget::MemoryBudget, metrics::Metrics,
-    origin::OriginPolicy, permessage_deflate::DeflatePolicy, ws_connection::Limits,
-};
-
-/// Where the echo listens.
-pub const ECHO_PATH: &str = "/echo";
-
-/// What every connection is held to; one copy shared by all workers.
-#[derive(Debug, Clone)]
-pub struct EchoSettings {
-    pub limits: Limits,
-    pub liveness: Liveness,
-    pub memory: Arc<MemoryBudget>,
-    pub origins: OriginPolicy,
-    pub connections: Arc<Connections>,
-    pub metrics: Arc<Metrics>,
-    pub deflate: DeflatePolicy,
-}
-
-#[cfg(test)]
-impl EchoSettings {
-    /// 1 KiB limits, default liveness and origin policy, fresh metrics.
-    pub fn for_tests(connections: Arc<Connections>) -> Self {
-        let metrics = Metrics::new();
-        EchoSettings {
-            limits: Limits {
-                max_frame_bytes: 1024,
-                max_message_bytes: 1024,
-            },
-            memory: MemoryBudget::new(1 << 20, metrics.budget_gauges()),
-            liveness: Liveness {
-                ping_interval: std::time::Duration::from_secs(30),
-                idle_timeout: std::time::Duration::from_secs(75),
-            },
-            origins: OriginPolicy::default(),
-            connections,
-            metrics,
-            deflate: DeflatePolicy::default(),
-        }
-    }
-}
+use crate::{handshake::settings::EchoSettings, metrics::Metrics};
 
 /// `GET /echo` without `Upgrade: websocket`: 400, saying what the endpoint wants.
 pub async fn not_an_upgrade() -> HttpResponse {
@@ -81,6 +40,7 @@ mod tests {
     use actix_web::{http::StatusCode, test, App};
 
     use super::*;
+    use crate::limits::connections::Connections;
 
     #[actix_rt::test]
     async fn healthz_reports_shutdown_and_a_plain_get_on_echo_is_400() {
@@ -107,4 +67,11 @@ mod tests {
         let response = test::call_service(&app, plain).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     }
+}
+
+/// `GET /metrics`.
+pub async fn metrics_route(metrics: web::Data<Arc<Metrics>>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(metrics.render())
 }

@@ -20,13 +20,10 @@ use futures_util::SinkExt;
 use ws_peer_text::escaped_cut;
 
 use crate::{
-    echo_route::{EchoSettings, ECHO_PATH},
-    http_guard::Slot,
-    log_rate,
-    metrics::Rejection,
-    permessage_deflate::{self, Negotiated},
-    session::{peer_text, Session},
-    subprotocol,
+    connection::session::Session, handshake::settings::EchoSettings,
+    handshake::settings::ECHO_PATH, handshake::subprotocol, limits::http_guard::Slot,
+    logging::log_rate, logging::peer_text, metrics::Rejection, protocol::permessage_deflate,
+    protocol::permessage_deflate::Negotiated,
 };
 
 /// Longest peer-supplied value shown in a log line or a refusal's text, in characters.
@@ -252,7 +249,7 @@ mod tests {
     use actix_http::test::TestRequest;
 
     use super::*;
-    use crate::connections::Connections;
+    use crate::limits::connections::Connections;
 
     fn settings(max_connections: usize) -> EchoSettings {
         EchoSettings::for_tests(Connections::new(max_connections))
