@@ -35,6 +35,13 @@ pub async fn healthz(settings: web::Data<EchoSettings>) -> HttpResponse {
     }
 }
 
+/// `GET /metrics`.
+pub async fn metrics_route(metrics: web::Data<Arc<Metrics>>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(metrics.render())
+}
+
 #[cfg(test)]
 mod tests {
     use actix_web::{http::StatusCode, test, App};
@@ -67,11 +74,4 @@ mod tests {
         let response = test::call_service(&app, plain).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     }
-}
-
-/// `GET /metrics`.
-pub async fn metrics_route(metrics: web::Data<Arc<Metrics>>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(metrics.render())
 }
