@@ -14,6 +14,8 @@ use std::{
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ws_deflate::{Deflater, InflateError, Inflater};
 
+use ws_wire::{apply_mask, write_header, Header, FIN, RSV1};
+
 use crate::{
     compression::{read_answer, Offer, SharedReport},
     limits::{MAX_FRAME_BYTES, MAX_HEAD_BYTES, MAX_MESSAGE_BYTES},
@@ -31,8 +33,6 @@ const LEVEL: u32 = 6;
 
 /// Unwritten bytes past which a write waits for the socket.
 const WRITE_HIGH_WATER_BYTES: usize = 256 * 1024;
-
-const RSV1: u8 = 0x40;
 
 pub struct DeflateStream<S> {
     inner: S,
@@ -80,23 +80,6 @@ struct WriteSide {
     /// For the socket, from `out_at` on.
     out: Vec<u8>,
     out_at: usize,
-}
-
-/// A frame header, once all of it is in.
-struct Header {
-    fin: bool,
-    rsv1: bool,
-    opcode: u8,
-    mask: Option<[u8; 4]>,
-    /// As the header announces it: up to 2^64 - 1, whatever fits in memory.
-    payload_bytes: u64,
-    header_bytes: usize,
-}
-
-/// Where a frame starting at `start` ends, if that is a place in memory at all.
-fn frame_end(start: usize, header: &Header) -> Option<usize> {
-    let payload = usize::try_from(header.payload_bytes).ok()?;
-    start.checked_add(header.header_bytes)?.checked_add(payload)
 }
 
 /// What the server did that the client refuses, carried inside the `io::Error` tungstenite
@@ -203,32 +186,32 @@ impl<S> DeflateStream<S> {
         let raw = std::mem::take(&mut self.read.raw);
         let mut used = 0;
         let result = loop {
-            let Some(header) = parse_header(&raw[used..]) else {
+            let Some(header) = Header::parse(&raw[used..]) else {
                 break Ok(());
             };
             // Refused at its header: never collected, whatever it announces.
-            if header.payload_bytes > MAX_FRAME_BYTES as u64 {
-                break Err(Violation::FrameTooBig(header.payload_bytes).into());
+            if header.payload_len > MAX_FRAME_BYTES as u64 {
+                break Err(Violation::FrameTooBig(header.payload_len).into());
             }
-            let Some(end) = frame_end(used, &header) else {
-                break Err(Violation::FrameTooBig(header.payload_bytes).into());
+            let Some(end) = header.frame_end(used) else {
+                break Err(Violation::FrameTooBig(header.payload_len).into());
             };
             if raw.len() < end {
                 break Ok(());
             }
             let frame = &raw[used..end];
-            let payload = &frame[header.header_bytes..];
+            let payload = &frame[header.header_len..];
             let read = &mut self.read;
-            match (header.opcode, read.message.as_mut()) {
-                (1 | 2, None) if header.rsv1 && header.mask.is_none() => {
+            match (header.opcode().bits(), read.message.as_mut()) {
+                (1 | 2, None) if header.rsv1() && header.mask.is_none() => {
                     let mut message = Incoming {
-                        opcode: header.opcode,
+                        opcode: header.opcode().bits(),
                         compressed: true,
                         wire_bytes: 0,
                         collected: Vec::new(),
                     };
                     message.add(payload);
-                    if header.fin {
+                    if header.fin() {
                         if let Err(error) = deliver(codec, message, &mut read.ready, &self.report) {
                             break Err(error);
                         }
@@ -238,23 +221,23 @@ impl<S> DeflateStream<S> {
                 }
                 (1 | 2, None) => {
                     read.ready.extend_from_slice(frame);
-                    if header.fin {
+                    if header.fin() {
                         self.report.with(|r| r.received.push_back(payload.len()));
                     } else {
                         read.message = Some(Incoming {
-                            opcode: header.opcode,
+                            opcode: header.opcode().bits(),
                             compressed: false,
                             wire_bytes: payload.len(),
                             collected: Vec::new(),
                         });
                     }
                 }
-                (0, Some(message)) if message.compressed && !header.rsv1 => {
+                (0, Some(message)) if message.compressed && !header.rsv1() => {
                     if message.collected.len() + payload.len() > MAX_INFLATED_BYTES {
                         break Err(Violation::MessageTooBig.into());
                     }
                     message.add(payload);
-                    if let Some(whole) = read.message.take_if(|_| header.fin) {
+                    if let Some(whole) = read.message.take_if(|_| header.fin()) {
                         if let Err(error) = deliver(codec, whole, &mut read.ready, &self.report) {
                             break Err(error);
                         }
@@ -263,7 +246,7 @@ impl<S> DeflateStream<S> {
                 (0, Some(message)) => {
                     message.wire_bytes = message.wire_bytes.saturating_add(payload.len());
                     read.ready.extend_from_slice(frame);
-                    if header.fin {
+                    if header.fin() {
                         let wire = message.wire_bytes;
                         self.report.with(|r| r.received.push_back(wire));
                         read.message = None;
@@ -321,9 +304,9 @@ impl<S> DeflateStream<S> {
             return;
         };
         let mut used = 0;
-        while let Some(header) = parse_header(&write.pending[used..]) {
+        while let Some(header) = Header::parse(&write.pending[used..]) {
             // tungstenite's own frames: their lengths are real.
-            let Some(end) = frame_end(used, &header) else {
+            let Some(end) = header.frame_end(used) else {
                 break;
             };
             if write.pending.len() < end {
@@ -332,9 +315,13 @@ impl<S> DeflateStream<S> {
             let frame = &write.pending[used..end];
             match header.mask {
                 // A whole data message: compressed if that makes it smaller.
-                Some(mask) if header.fin && !header.rsv1 && matches!(header.opcode, 1 | 2) => {
-                    let payload = unmask(&frame[header.header_bytes..], mask);
-                    let opcode = header.opcode;
+                Some(mask)
+                    if header.fin()
+                        && !header.rsv1()
+                        && matches!(header.opcode().bits(), 1 | 2) =>
+                {
+                    let payload = unmask(&frame[header.header_len..], mask);
+                    let opcode = header.opcode().bits();
                     let wire_bytes = match codec.deflater.compress(&payload) {
                         Some(compressed) => {
                             let compressed = unmask(compressed, mask);
@@ -490,83 +477,23 @@ fn find_head_end(bytes: &[u8]) -> Option<usize> {
         .map(|at| at + 4)
 }
 
-fn parse_header(bytes: &[u8]) -> Option<Header> {
-    let (&first, &second) = (bytes.first()?, bytes.get(1)?);
-    let (payload_bytes, mut header_bytes) = match second & 0x7f {
-        126 => (
-            u64::from(u16::from_be_bytes(bytes.get(2..4)?.try_into().ok()?)),
-            4,
-        ),
-        127 => (u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?), 10),
-        short => (u64::from(short), 2),
-    };
-    let mask = if second & 0x80 != 0 {
-        let key: [u8; 4] = bytes.get(header_bytes..header_bytes + 4)?.try_into().ok()?;
-        header_bytes += 4;
-        Some(key)
-    } else {
-        None
-    };
-    Some(Header {
-        fin: first & 0x80 != 0,
-        rsv1: first & RSV1 != 0,
-        opcode: first & 0x0f,
-        mask,
-        payload_bytes,
-        header_bytes,
-    })
-}
-
-/// Unmasks, or masks: the same XOR.
+/// Unmasks, or masks: the same XOR, into a copy.
 fn unmask(bytes: &[u8], mask: [u8; 4]) -> Vec<u8> {
-    bytes
-        .iter()
-        .enumerate()
-        .map(|(i, byte)| byte ^ mask[i % 4])
-        .collect()
+    let mut copy = bytes.to_vec();
+    apply_mask(&mut copy, mask, 0);
+    copy
 }
 
-/// Appends a final frame: `first_bits` are the opcode and reserved bits; masked if `mask`.
+/// Appends a final frame: `first_bits` are the opcode and reserved bits; masked if `mask`
+/// (`masked_payload` is already masked).
 fn write_frame(out: &mut Vec<u8>, first_bits: u8, mask: Option<[u8; 4]>, masked_payload: &[u8]) {
-    out.push(0x80 | first_bits);
-    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
-    match masked_payload.len() {
-        len @ 0..=125 => out.push(mask_bit | len as u8),
-        len @ 126..=0xffff => {
-            out.push(mask_bit | 126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            out.push(mask_bit | 127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    if let Some(mask) = mask {
-        out.extend_from_slice(&mask);
-    }
+    write_header(out, FIN | first_bits, mask, masked_payload.len() as u64);
     out.extend_from_slice(masked_payload);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn headers_of_every_length_form_are_read() {
-        let mut out = Vec::new();
-        write_frame(&mut out, 1 | RSV1, Some([1, 2, 3, 4]), &[0; 300]);
-        let header = parse_header(&out).expect("whole");
-        assert!(header.fin && header.rsv1);
-        assert_eq!(header.opcode, 1);
-        assert_eq!(header.mask, Some([1, 2, 3, 4]));
-        assert_eq!((header.header_bytes, header.payload_bytes), (8, 300));
-        assert!(parse_header(&out[..3]).is_none());
-
-        let mut out = Vec::new();
-        write_frame(&mut out, 2, None, &[0; 70_000]);
-        let header = parse_header(&out).expect("whole");
-        assert_eq!((header.header_bytes, header.payload_bytes), (10, 70_000));
-    }
 
     fn hostile(bytes: &[u8]) -> io::Result<()> {
         let mut stream = DeflateStream::new(

@@ -57,26 +57,15 @@ fn switching(request: &str, extra: &str) -> Vec<u8> {
 
 /// An unmasked server frame.
 fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![first];
-    match payload.len() {
-        len @ 0..=125 => out.push(len as u8),
-        len @ 126..=0xffff => {
-            out.push(126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            out.push(127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(payload);
+    let mut out = Vec::new();
+    ws_wire::write_frame(&mut out, first, None, payload);
     out
 }
 
 /// A frame header announcing `len` bytes, with none of them.
 fn announcing(first: u8, len: u64) -> Vec<u8> {
-    let mut out = vec![first, 127];
-    out.extend_from_slice(&len.to_be_bytes());
+    let mut out = Vec::new();
+    ws_wire::write_header(&mut out, first, None, len);
     out
 }
 

@@ -220,10 +220,8 @@ fn close_reason_for(error: &ProtocolError) -> CloseReason {
             "server memory budget reached, try again later",
         ),
         (_, Some(Refused::BadCompression)) => (CloseCode::Invalid, "invalid compressed data"),
+        (_, Some(Refused::InvalidUtf8)) => (CloseCode::Invalid, "invalid UTF-8 in a text message"),
         (ProtocolError::Overflow, _) => (CloseCode::Size, "frame too big"),
-        (ProtocolError::Io(io), _) if io.to_string().contains("utf-8") => {
-            (CloseCode::Invalid, "invalid UTF-8 in a text message")
-        }
         _ => (CloseCode::Protocol, "protocol error"),
     };
     CloseReason {

@@ -10,21 +10,17 @@
 //! With permessage-deflate agreed, a data message whose first frame has RSV1 set is inflated as
 //! its fragments arrive, and refused as soon as its inflated size passes the message limit.
 
-use std::{fmt, io};
-
 use actix_codec::Decoder;
 use actix_http::ws::{Codec, Frame, Item, ProtocolError};
 use actix_web::web::{Bytes, BytesMut};
 use actix_ws::AggregatedMessage;
 use bytestring::ByteString;
 
-use crate::{protocol::permessage_deflate::InflateError, protocol::permessage_deflate::Inflater};
+pub use crate::protocol::error::Refused;
+use crate::protocol::permessage_deflate::{InflateError, Inflater};
 
-/// Longest frame header: 2 bytes, an 8-byte extended length, a 4-byte mask.
-pub const MAX_HEADER_BYTES: usize = 14;
-
-/// The first reserved bit: "this message is compressed" under permessage-deflate (RFC 7692 §6).
-pub const RSV1: u8 = 0x40;
+use ws_wire::{announced_length, header_len};
+pub use ws_wire::{MAX_HEADER_BYTES, RSV1};
 
 /// After a frame of this size or more, bytes left in the buffer are copied to one of their own.
 const COMPACT_AFTER_FRAME_BYTES: usize = 64 * 1024;
@@ -46,44 +42,6 @@ struct Partial {
     /// Payload bytes of its frames so far, as they came over the wire.
     wire_bytes: usize,
     data: Vec<u8>,
-}
-
-/// A limit that ended a connection, carried inside actix's [`ProtocolError::Io`] so that the echo
-/// loop can tell it from a broken protocol and pick its close code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
-    /// The message (one frame, or all its fragments) is over `--max-message-bytes`: 1009.
-    MessageTooBig,
-    /// The server-wide memory budget is spent and this connection held the most: 1013.
-    ServerMemoryFull,
-    /// A compressed message is not a valid deflate stream: 1007.
-    BadCompression,
-}
-
-impl fmt::Display for Refused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Refused::MessageTooBig => "message over the size limit",
-            Refused::ServerMemoryFull => "server memory budget reached",
-            Refused::BadCompression => "invalid compressed data",
-        })
-    }
-}
-
-impl std::error::Error for Refused {}
-
-impl Refused {
-    pub fn into_protocol_error(self) -> ProtocolError {
-        ProtocolError::Io(io::Error::other(self))
-    }
-
-    /// The limit behind `error`, if it was one of ours.
-    pub fn of(error: &ProtocolError) -> Option<Refused> {
-        match error {
-            ProtocolError::Io(io) => io.get_ref()?.downcast_ref::<Refused>().copied(),
-            _ => None,
-        }
-    }
 }
 
 /// Bytes in, messages out.
@@ -387,8 +345,7 @@ fn bad_compression() -> ProtocolError {
 }
 
 fn utf8(bytes: Bytes) -> Result<ByteString, ProtocolError> {
-    ByteString::try_from(bytes)
-        .map_err(|error| ProtocolError::Io(io::Error::new(io::ErrorKind::InvalidData, error)))
+    ByteString::try_from(bytes).map_err(|_| Refused::InvalidUtf8.into_protocol_error())
 }
 
 /// The payload length announced by the frame header at the start of `bytes`, once its length
@@ -416,29 +373,12 @@ fn broken_header(bytes: &[u8]) -> bool {
     }
 }
 
-/// Header plus payload of the frame at the start of `bytes`, once its header is in.
+/// Header plus payload of the frame at the start of `bytes`, once its length field is in (the
+/// mask need not be), if that is a size memory can hold.
 fn frame_length(bytes: &[u8]) -> Option<usize> {
-    let header = match bytes.get(1)? & 0x7f {
-        126 => 4,
-        127 => 10,
-        _ => 2,
-    } + if bytes[1] & 0x80 != 0 { 4 } else { 0 };
     usize::try_from(announced_length(bytes)?)
         .ok()?
-        .checked_add(header)
-}
-
-/// The payload length the frame header at the start of `bytes` announces, once the header's
-/// length field is in.
-fn announced_length(bytes: &[u8]) -> Option<u64> {
-    let second = *bytes.get(1)?;
-    match second & 0x7f {
-        126 => Some(u64::from(u16::from_be_bytes(
-            bytes.get(2..4)?.try_into().ok()?,
-        ))),
-        127 => Some(u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?)),
-        short => Some(u64::from(short)),
-    }
+        .checked_add(header_len(*bytes.get(1)?))
 }
 
 #[cfg(test)]
@@ -451,20 +391,9 @@ mod tests {
 
     /// One masked frame as a client sends it.
     fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-        let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
-        match payload.len() {
-            n @ 0..=125 => out.push(0x80 | n as u8),
-            n @ 126..=65535 => {
-                out.push(0x80 | 126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                out.push(0x80 | 127);
-                out.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        out.extend_from_slice(&MASK);
-        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
+        let mut out = Vec::new();
+        let first = if fin { ws_wire::FIN } else { 0 } | opcode;
+        ws_wire::write_frame(&mut out, first, Some(MASK), payload);
         out
     }
 
@@ -862,16 +791,5 @@ mod tests {
             .to_vec();
         decoder.extend(&compressed_frame(true, 1, &bad));
         assert!(decoder.decode().is_err());
-    }
-
-    #[test]
-    fn announced_length_reads_every_length_form() {
-        assert_eq!(announced_length(&[0x81]), None);
-        assert_eq!(announced_length(&[0x81, 0x85]), Some(5));
-        assert_eq!(announced_length(&[0x82, 0xfe, 0x01]), None);
-        assert_eq!(announced_length(&[0x82, 0xfe, 0x01, 0x00]), Some(256));
-        let mut long = vec![0x82, 0xff];
-        long.extend_from_slice(&(1u64 << 40).to_be_bytes());
-        assert_eq!(announced_length(&long), Some(1 << 40));
     }
 }

@@ -181,62 +181,28 @@ impl RawClient {
     }
 }
 
+/// One frame, with `rsv` the three reserved bits (RSV1 = 4), masked with a fixed key if `masked`.
 pub fn encode(fin: bool, rsv: u8, opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
-    let mut frame = vec![(u8::from(fin) << 7) | (rsv << 4) | opcode];
-    let mask_bit = if masked { 0x80 } else { 0 };
-    match payload.len() {
-        len @ 0..=125 => frame.push(mask_bit | len as u8),
-        len @ 126..=0xFFFF => {
-            frame.push(mask_bit | 126);
-            frame.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            frame.push(mask_bit | 127);
-            frame.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    if masked {
-        let key = [0x37, 0xfa, 0x21, 0x3d];
-        frame.extend_from_slice(&key);
-        frame.extend(
-            payload
-                .iter()
-                .enumerate()
-                .map(|(i, byte)| byte ^ key[i % 4]),
-        );
-    } else {
-        frame.extend_from_slice(payload);
-    }
+    let first = (u8::from(fin) << 7) | (rsv << 4) | opcode;
+    let mask = masked.then_some([0x37, 0xfa, 0x21, 0x3d]);
+    let mut frame = Vec::with_capacity(payload.len() + ws_wire::MAX_HEADER_BYTES);
+    ws_wire::write_frame(&mut frame, first, mask, payload);
     frame
 }
 
-/// Decodes one unmasked server frame from the front of `bytes`, with how many bytes it used.
+/// Decodes one server frame from the front of `bytes` (a mask, which a server must not send,
+/// is skipped rather than misparsed), with how many bytes it used.
 fn decode(bytes: &[u8]) -> Option<(Frame, usize)> {
-    if bytes.len() < 2 {
-        return None;
-    }
-    let (len, mut at) = match bytes[1] & 0x7f {
-        126 => (
-            u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?]) as usize,
-            4,
-        ),
-        127 => (
-            u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?) as usize,
-            10,
-        ),
-        len => (len as usize, 2),
-    };
-    if bytes[1] & 0x80 != 0 {
-        at += 4; // a server must not mask, but skip it rather than misparse
-    }
-    let payload = bytes.get(at..at + len)?.to_vec();
+    let header = ws_wire::Header::parse(bytes)?;
+    let end = header.frame_end(0)?;
+    let payload = bytes.get(header.header_len..end)?.to_vec();
     Some((
         Frame {
-            fin: bytes[0] & 0x80 != 0,
-            rsv1: bytes[0] & 0x40 != 0,
-            opcode: bytes[0] & 0x0f,
+            fin: header.fin(),
+            rsv1: header.rsv1(),
+            opcode: header.opcode().bits(),
             payload,
         },
-        at + len,
+        end,
     ))
 }

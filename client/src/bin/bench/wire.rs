@@ -2,6 +2,8 @@
 //! frames (or raw bytes for a TCP echo), and the server's frames found in a read buffer, in
 //! place. No allocation per message, so the generator's CPU goes to the syscalls.
 
+use ws_wire::Header;
+
 use crate::payload;
 
 /// How messages are put on the wire.
@@ -63,19 +65,7 @@ impl Framing {
 /// Appends a client frame's header: `first` (FIN, RSV bits, opcode), the length with the mask
 /// bit, and [`MASK`]; the caller appends the payload masked with it.
 pub fn masked_header(out: &mut Vec<u8>, first: u8, len: usize) {
-    out.push(first);
-    match len {
-        0..=125 => out.push(0x80 | len as u8),
-        126..=0xffff => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        _ => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&MASK);
+    ws_wire::write_header(out, first, Some(MASK), len as u64);
 }
 
 impl Framing {
@@ -86,36 +76,27 @@ impl Framing {
             let len = size.max(payload::MIN_SIZE);
             return Ok((bytes.len() >= len).then(|| (Incoming::Data(&bytes[..len]), len)));
         }
-        let [first, second, ..] = *bytes else {
+        let Some(header) = Header::parse(bytes) else {
             return Ok(None);
         };
-        if second & 0x80 != 0 {
+        if header.mask.is_some() {
             return Err("the server sent a masked frame".into());
         }
-        let (len, header) = match second & 0x7f {
-            126 => match bytes.get(2..4) {
-                Some(b) => (u64::from(u16::from_be_bytes([b[0], b[1]])), 4),
-                None => return Ok(None),
-            },
-            127 => match bytes.get(2..10) {
-                Some(b) => (u64::from_be_bytes(b.try_into().map_err(|_| "length")?), 10),
-                None => return Ok(None),
-            },
-            short => (u64::from(short), 2usize),
-        };
-        let end = usize::try_from(len)
-            .ok()
-            .filter(|&len| len <= MAX_FRAME_BYTES)
-            .and_then(|len| len.checked_add(header))
+        // Refused at its header, whatever it announces: never buffered, never overflowed.
+        let end = Some(header.payload_len)
+            .filter(|&len| len <= MAX_FRAME_BYTES as u64)
+            .and_then(|_| header.frame_end(0))
             .ok_or_else(|| {
                 format!(
-                    "the server announced a frame of {len} bytes (the bench takes up to {} MiB)",
+                    "the server announced a frame of {} bytes (the bench takes up to {} MiB)",
+                    header.payload_len,
                     MAX_FRAME_BYTES >> 20
                 )
             })?;
         if bytes.len() < end {
             return Ok(None);
         }
+        let (first, header) = (header.first, header.header_len);
         let body = &bytes[header..end];
         let (fin, opcode) = (first & 0x80 != 0, first & 0x0f);
         if !fin || opcode == 0 {
