@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures echo servers side by side with the bench load generator (client/src/bin/bench): each
+# Measures echo servers side by side with the bench load generator (bench/generator): each
 # server pinned to CPU 0, the load on CPU 1, all on 127.0.0.1. For each server: RSS per idle
 # connection on a fresh process (from /proc), then ping-pong, flood and a fixed 10k msg/s rate,
 # each with the server's CPU time per message. The servers take turns, round after round, so
@@ -65,7 +65,7 @@ wanted() { [[ ",$only," == *",$1,"* ]]; }
 # Each binary named: `-p backend -p client --bin bench` would build the bench alone and leave
 # a stale backend in place.
 cargo build --release -q -p backend --bin backend
-cargo build --release -q -p client --bin bench --bin stall_meter
+cargo build --release -q -p bench --bin bench --bin stall_meter
 cargo build --release -q -p backend --example bare_echo
 if wanted raw-tcp || wanted tungstenite || wanted fastwebsockets; then
   cargo build --release -q -p bench-peers
@@ -88,7 +88,7 @@ fi
 bench=target/release/bench
 
 # The machine's own stalls, right after a rate round: a thread spinning on each CPU for 1 s
-# notes every gap over 1 ms (client/src/bin/stall_meter.rs). A VM whose host takes its CPUs
+# notes every gap over 1 ms (bench/generator/src/bin/stall_meter.rs). A VM whose host takes its CPUs
 # away shows them here, and a p99 of that round has them in it. Prints "count longest_ms".
 machine_stalls() {
   local meter b

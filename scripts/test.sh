@@ -88,9 +88,9 @@ browser_benchmark_smoke() {
 }
 
 suite "format (cargo fmt --check)" cargo fmt --all -- --check
-suite "lint native (clippy)" cargo clippy -p backend -p client -p ws-deflate -p ws-peer-text -p ws-wire -p bench-peers --all-targets -- -D warnings
+suite "lint native (clippy)" cargo clippy -p backend -p client -p bench -p ws-deflate -p ws-peer-text -p ws-wire -p bench-peers --all-targets -- -D warnings
 suite "lint wasm (clippy)" cargo clippy -p frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
-suite "backend, client and ws-deflate (cargo test)" cargo test -p backend -p client -p ws-deflate -p ws-peer-text -p ws-wire
+suite "backend, client, bench and the shared crates (cargo test)" cargo test -p backend -p client -p bench -p ws-deflate -p ws-peer-text -p ws-wire
 suite "memory bound and hostile peers (release backend)" \
   cargo test --release -p backend --test memory_bound --test hostile_peers -- --ignored \
   --test-threads 1 --nocapture

@@ -1,210 +1,17 @@
-//! The CLI tester and the load generator pointed at a hostile server: a small server in the
-//! test that answers the handshake properly and then misbehaves (a 2^62-byte frame header, a
-//! 2^64-1 length, endless fragments, a compressed bomb, invalid UTF-8, endless pings while never
-//! reading), or misbehaves in the handshake itself (an endless head, silence, escape sequences
-//! in a refusal or an extension answer). For each: the documented exit status, no panic,
-//! memory bounded (peak RSS from /proc), and the server's text shown with its controls visible.
+//! The CLI tester pointed at a hostile server (tests/support/hostile.rs): a 2^62-byte frame
+//! header, a 2^64-1 length, endless fragments, a compressed bomb, invalid UTF-8, endless pings
+//! while never reading, an endless head, silence, escape sequences in text, close reason,
+//! refusal and extension answer. For each: the documented exit status, no panic, memory bounded
+//! (peak RSS from /proc), and the server's text shown with its controls visible. The load
+//! generator's side is in bench/generator/tests/hostile_server.rs.
 
-use std::{
-    io::Read,
-    net::SocketAddr,
-    process::{Command, Stdio},
-    sync::Arc,
-    thread,
-    time::{Duration, Instant},
-};
-
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-};
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-
-const MIB: u64 = 1024 * 1024;
-
-/// What each misbehaviour may make the client hold at its peak. Without the bounds, the CLI
-/// with `--compress` reached 4.2 GB before it aborted, and 350 MB under a ping flood.
-const RSS_BOUND: u64 = 160 * MIB;
-
-/// What the hostile server does once it has read the request head.
-type Behaviour = Arc<dyn Fn(String) -> Script + Send + Sync>;
-
-/// Bytes to send once, then (optionally) a chunk to repeat without end.
-struct Script {
-    first: Vec<u8>,
-    then_forever: Option<Vec<u8>>,
-    /// Read what the client sends (else never read: a server whose buffers fill).
-    read: bool,
+mod support {
+    pub mod hostile;
 }
 
-/// A 101 answering `request`'s key, with `extra` header lines (each ending in CRLF).
-fn switching(request: &str, extra: &str) -> Vec<u8> {
-    let key = request
-        .lines()
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("sec-websocket-key")
-                .then(|| value.trim().to_owned())
-        })
-        .unwrap_or_default();
-    format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n{extra}\r\n",
-        derive_accept_key(key.as_bytes())
-    )
-    .into_bytes()
-}
+use std::{net::SocketAddr, process::Command, sync::Arc, time::Duration};
 
-/// An unmasked server frame.
-fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    ws_wire::write_frame(&mut out, first, None, payload);
-    out
-}
-
-/// A frame header announcing `len` bytes, with none of them.
-fn announcing(first: u8, len: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    ws_wire::write_header(&mut out, first, None, len);
-    out
-}
-
-/// Starts the hostile server on its own thread; every connection gets `behaviour`.
-fn hostile(behaviour: Behaviour) -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            tx.send(listener.local_addr().expect("addr"))
-                .expect("send addr");
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                tokio::spawn(serve(stream, Arc::clone(&behaviour)));
-            }
-        });
-    });
-    rx.recv().expect("the hostile server's address")
-}
-
-async fn serve(mut stream: TcpStream, behaviour: Behaviour) {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if stream.read_exact(&mut byte).await.is_err() || head.len() > 64 * 1024 {
-            return;
-        }
-        head.push(byte[0]);
-    }
-    let script = behaviour(String::from_utf8_lossy(&head).into_owned());
-    let (mut reader, mut writer) = stream.into_split();
-    if script.read {
-        tokio::spawn(async move {
-            let mut sink = vec![0u8; 64 * 1024];
-            while matches!(reader.read(&mut sink).await, Ok(n) if n > 0) {}
-        });
-    } else {
-        // Keep the read half open without reading: the client's writes back up.
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            drop(reader);
-        });
-    }
-    if writer.write_all(&script.first).await.is_err() {
-        return;
-    }
-    if let Some(chunk) = script.then_forever {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if writer.write_all(&chunk).await.is_err() {
-                return;
-            }
-        }
-    } else {
-        tokio::time::sleep(Duration::from_secs(30)).await;
-    }
-}
-
-/// How a run of a binary ended.
-#[derive(Debug)]
-struct Ended {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    peak_rss: u64,
-    took: Duration,
-}
-
-/// Runs `command` until it exits or `limit` passes (then kills it), watching its peak RSS.
-/// The CLI gets one line on a stdin kept open (piped mode: it sends it and waits for its echo),
-/// so it is still reading when the server misbehaves.
-fn run(command: &mut Command, limit: Duration) -> Ended {
-    run_with(command, limit, Some(b"hello\n"))
-}
-
-fn run_with(command: &mut Command, limit: Duration, input: Option<&[u8]>) -> Ended {
-    use std::io::Write;
-    let started = Instant::now();
-    let stdin = if input.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    };
-    let mut child = command
-        .stdin(stdin)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env("NO_COLOR", "1")
-        .spawn()
-        .expect("starts");
-    // Held open until the end: closing it would end the input.
-    let mut stdin = child.stdin.take();
-    if let (Some(pipe), Some(input)) = (stdin.as_mut(), input) {
-        let _ = pipe.write_all(input);
-    }
-    let collect = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = collect(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = collect(Box::new(child.stderr.take().expect("stderr")));
-    let pid = child.id();
-    let mut peak_rss = 0;
-    let code = loop {
-        let _ = &stdin;
-        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-            let hwm = status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmHWM:"))
-                .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok());
-            peak_rss = peak_rss.max(hwm.unwrap_or(0) * 1024);
-        }
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status.code();
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    Ended {
-        code,
-        stdout: stdout.join().expect("stdout"),
-        stderr: stderr.join().expect("stderr"),
-        peak_rss,
-        took: started.elapsed(),
-    }
-}
+use support::hostile::*;
 
 fn client(addr: SocketAddr, extra: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_client"));
@@ -219,30 +26,9 @@ fn client(addr: SocketAddr, extra: &[&str]) -> Command {
     command
 }
 
-fn bench(addr: SocketAddr) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_bench"));
-    command.args([
-        "--addr",
-        &addr.to_string(),
-        "--connections",
-        "1",
-        "--duration",
-        "2s",
-        "--connect-timeout",
-        "2s",
-    ]);
-    command
-}
-
-/// Runs the CLI (plain and with `--compress`) and the bench against `behaviour`, and checks
-/// each against `expect`.
-fn against(
-    name: &str,
-    behaviour: Behaviour,
-    cli_code: i32,
-    bench_too: bool,
-    check: impl Fn(&Ended),
-) {
+/// Runs the CLI, plain and with `--compress`, against `behaviour`; checks the exit status, no
+/// panic and the peak RSS, then `check`.
+fn against(name: &str, behaviour: Behaviour, cli_code: i32, check: impl Fn(&Ended)) {
     let addr = hostile(behaviour);
     for compress in [false, true] {
         let extra: &[&str] = if compress { &["--compress"] } else { &[] };
@@ -267,31 +53,6 @@ fn against(
         );
         check(&ended);
     }
-    if bench_too {
-        let ended = run(&mut bench(addr), Duration::from_secs(20));
-        println!(
-            "{name}, bench: exit {:?} in {:?}, peak RSS {} MiB",
-            ended.code,
-            ended.took,
-            ended.peak_rss / MIB
-        );
-        assert_eq!(ended.code, Some(1), "{name}, bench: {ended:?}");
-        assert!(
-            !ended.stderr.contains("panicked"),
-            "{name}: {}",
-            ended.stderr
-        );
-        assert!(
-            ended.peak_rss < RSS_BOUND,
-            "{name}, bench: {} MiB",
-            ended.peak_rss / MIB
-        );
-        assert!(
-            ended.took < Duration::from_secs(15),
-            "{name}, bench: {:?}",
-            ended.took
-        );
-    }
 }
 
 fn no_raw_controls(text: &str) {
@@ -311,7 +72,7 @@ fn a_frame_header_announcing_2_to_the_62_is_refused_at_once() {
         then_forever: Some(vec![0u8; 1 << 20]),
         read: true,
     });
-    against("2^62 header", behaviour, 4, true, |ended| {
+    against("2^62 header", behaviour, 4, |ended| {
         assert!(ended.stderr.contains("protocol error"), "{}", ended.stderr);
     });
 }
@@ -323,7 +84,7 @@ fn a_length_of_2_to_the_64_minus_1_is_refused_without_a_panic() {
         then_forever: None,
         read: true,
     });
-    against("2^64-1 length", behaviour, 4, true, |_| {});
+    against("2^64-1 length", behaviour, 4, |_| {});
 }
 
 #[test]
@@ -334,7 +95,7 @@ fn endless_fragments_stop_at_the_message_limit() {
         then_forever: Some(fragment.clone()),
         read: true,
     });
-    against("endless fragments", behaviour, 4, true, |_| {});
+    against("endless fragments", behaviour, 4, |_| {});
 }
 
 #[test]
@@ -398,7 +159,7 @@ fn an_endless_response_head_is_refused() {
         then_forever: Some(vec![b'a'; 64 * 1024]),
         read: true,
     });
-    against("endless head", behaviour, 1, true, |_| {});
+    against("endless head", behaviour, 1, |_| {});
 }
 
 #[test]
@@ -408,7 +169,7 @@ fn a_server_that_accepts_and_never_answers_times_out() {
         then_forever: None,
         read: true,
     });
-    against("silent server", behaviour, 1, true, |ended| {
+    against("silent server", behaviour, 1, |ended| {
         assert!(ended.took < Duration::from_secs(6), "{:?}", ended.took);
         assert!(
             ended.stderr.contains("--connect-timeout"),
@@ -425,7 +186,7 @@ fn invalid_utf8_in_a_text_message_is_a_protocol_error() {
         then_forever: None,
         read: true,
     });
-    against("invalid UTF-8", behaviour, 4, false, |_| {});
+    against("invalid UTF-8", behaviour, 4, |_| {});
 }
 
 #[test]

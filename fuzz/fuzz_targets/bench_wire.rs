@@ -1,4 +1,4 @@
-//! Fuzzes the load generator's frame reader (client/src/bin/bench/wire.rs), which reads a
+//! Fuzzes the load generator's frame reader (bench/generator/src/wire.rs), which reads a
 //! server's frames in place without tungstenite: whatever the server sends, split however the
 //! network splits it, the frames found must be the same as in the whole stream, the same first
 //! error must end it, lengths must never overflow (a 2^64-1 length once did) and nothing may
@@ -9,16 +9,8 @@
 
 #![no_main]
 
-// The bench is a binary with no library: its two files are taken in as they are.
-#[allow(dead_code)]
-#[path = "../../client/src/bin/bench/payload.rs"]
-mod payload;
-#[allow(dead_code)]
-#[path = "../../client/src/bin/bench/wire.rs"]
-mod wire;
-
+use bench::wire::{Framing, Incoming};
 use libfuzzer_sys::fuzz_target;
-use wire::{Framing, Incoming};
 
 /// A frame as found, owned, or the error that ended the stream.
 type Found = Result<String, String>;

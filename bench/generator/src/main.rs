@@ -2,18 +2,12 @@
 //! modes, with every echo checked byte for byte and in order. Prints a table, or one JSON line.
 //!
 //! ```text
-//! cargo run --release -p client --bin bench -- --addr 127.0.0.1:8080 --mode ping-pong
-//! cargo run --release -p client --bin bench -- --mode rate --rate 10000 --connections 50 --json
-//! cargo run --release -p client --bin bench -- --mode idle --connections 10000 --duration 30s
-//! cargo run --release -p client --bin bench -- --mode flood --compress --size 4096
+//! cargo run --release -p bench -- --addr 127.0.0.1:8080 --mode ping-pong
+//! cargo run --release -p bench -- --mode rate --rate 10000 --connections 50 --json
+//! cargo run --release -p bench -- --mode idle --connections 10000 --duration 30s
+//! cargo run --release -p bench -- --mode flood --compress --size 4096
 //! ```
 //! `scripts/bench.sh` runs it against the backend pinned to one CPU, the load on the other.
-
-mod compressed;
-mod engine;
-mod load;
-mod payload;
-mod wire;
 
 use std::{
     process::ExitCode,
@@ -21,8 +15,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use bench::{
+    compressed, engine,
+    load::{self, Mode, Plan, Tally},
+    payload, wire,
+};
 use clap::{Parser, ValueEnum};
-use load::{Mode, Plan, Tally};
 
 /// Load generator for WebSocket echo servers.
 #[derive(Debug, Parser)]

@@ -5,7 +5,7 @@
 //! there (a p99 at a fixed rate) has them in it.
 //!
 //! ```text
-//! taskset -c 1 cargo run --release -p client --bin stall_meter -- --duration 2s
+//! taskset -c 1 cargo run --release -p bench --bin stall_meter -- --duration 2s
 //! ```
 //! `scripts/bench.sh` runs it on both CPUs after each rate round and prints what it found beside
 //! the round's p99.

@@ -79,6 +79,12 @@ pub struct Tally {
     pub late_sends: u64,
 }
 
+impl Default for Tally {
+    fn default() -> Self {
+        Tally::new()
+    }
+}
+
 impl Tally {
     pub fn new() -> Tally {
         Tally {
