@@ -3,6 +3,7 @@
 
 use std::{
     collections::VecDeque,
+    ops::ControlFlow,
     time::{Duration, Instant},
 };
 
@@ -75,137 +76,204 @@ struct InFlight {
     next_ping: u64,
 }
 
+/// One connection while it runs: what [`run`]'s event handlers share.
+struct Session<'a> {
+    socket: Socket,
+    compression: &'a SharedReport,
+    printer: &'a mut Printer,
+    in_flight: InFlight,
+    /// The input has ended (or failed): close once every echo is back.
+    input_done: bool,
+    exit_after_close: u8,
+    /// The last time the server was heard from, or a send started a wait for it.
+    last_progress: Instant,
+}
+
+/// Runs one connection: sends what `commands` produce, prints what arrives, pings, and ends with
+/// the connection. Each event has a handler of its own; a handler's `Break` ends the session.
 pub async fn run(
-    mut socket: Socket,
+    socket: Socket,
     compression: &SharedReport,
     commands: &mut Receiver<Command>,
     printer: &mut Printer,
     options: &Options,
 ) -> Outcome {
-    let mut input_done = false;
-    let mut in_flight = InFlight::default();
     let far_future = Duration::from_secs(365 * 24 * 3600);
     let ping_every = options.ping_interval.unwrap_or(far_future);
     let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
-    let mut exit_after_close = EXIT_OK;
-    // The last time the server was heard from, or a send started a wait for it.
-    let mut last_progress = Instant::now();
-
+    let mut session = Session {
+        socket,
+        compression,
+        printer,
+        in_flight: InFlight::default(),
+        input_done: false,
+        exit_after_close: EXIT_OK,
+        last_progress: Instant::now(),
+    };
     loop {
-        let waiting_for_echo = !in_flight.messages.is_empty();
+        if session.input_done && session.in_flight.messages.is_empty() {
+            let exit = session.exit_after_close;
+            return session
+                .close(options.close_code, &options.close_reason, exit)
+                .await;
+        }
+        let echo_timeout = options
+            .echo_timeout
+            .filter(|_| !session.in_flight.messages.is_empty());
         let echo_deadline = tokio::time::Instant::from_std(
-            last_progress + options.echo_timeout.unwrap_or(far_future),
+            session.last_progress + echo_timeout.unwrap_or(far_future),
         );
-        if input_done && in_flight.messages.is_empty() {
-            return close(
-                &mut socket,
-                printer,
-                options.close_code,
-                &options.close_reason,
-                exit_after_close,
-            )
-            .await;
-        }
-        tokio::select! {
+        let step = tokio::select! {
             _ = &mut interrupted => {
-                printer.notice("interrupt", "interrupt".to_owned());
-                return close(&mut socket, printer, options.close_code, &options.close_reason, EXIT_OK).await;
+                session.printer.notice("interrupt", "interrupt".to_owned());
+                let (code, reason) = (options.close_code, &options.close_reason);
+                ControlFlow::Break(session.close(code, reason, EXIT_OK).await)
             }
-            _ = tokio::time::sleep_until(echo_deadline),
-                if waiting_for_echo && options.echo_timeout.is_some() =>
-            {
-                return Outcome::TimedOut(options.echo_timeout.unwrap_or(far_future));
+            _ = tokio::time::sleep_until(echo_deadline), if echo_timeout.is_some() => {
+                ControlFlow::Break(Outcome::TimedOut(echo_timeout.unwrap_or(far_future)))
             }
-            frame = socket.next() => { last_progress = Instant::now(); match frame {
-                Some(Ok(Message::Text(text))) => {
-                    let rtt = in_flight.messages.pop_front().map(|sent| sent.elapsed());
-                    let wire = compression.with(|r| r.received.pop_front());
-                    printer.received(Body::Text(text.as_str()), rtt, wire);
-                }
-                Some(Ok(Message::Binary(bytes))) => {
-                    let rtt = in_flight.messages.pop_front().map(|sent| sent.elapsed());
-                    let wire = compression.with(|r| r.received.pop_front());
-                    printer.received(Body::Binary(&bytes), rtt, wire);
-                }
-                Some(Ok(Message::Pong(payload))) => {
-                    let id = payload.as_ref().try_into().map(u64::from_be_bytes).ok();
-                    let rtt = id.and_then(|id| {
-                        while let Some((sent_id, sent_at)) = in_flight.pings.pop_front() {
-                            if sent_id == id {
-                                return Some(sent_at.elapsed());
-                            }
-                        }
-                        None
-                    });
-                    printer.pong(rtt);
-                }
-                Some(Ok(Message::Close(frame))) => {
-                    let code = frame.as_ref().map(|f| u16::from(f.code));
-                    let reason = frame.as_ref().map_or_else(String::new, |f| f.reason.to_string());
-                    printer.closed("server", code, &reason);
-                    // tungstenite answers the close; let it finish.
-                    let _ = timeout(CLOSE_TIMEOUT, async { while socket.next().await.is_some() {} }).await;
-                    return if code == Some(1000) { Outcome::Done(EXIT_OK) } else { Outcome::ClosedByServer(code) };
-                }
-                Some(Ok(_ping_or_raw_frame)) => {}
-                Some(Err(Error::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
-                    return Outcome::Lost("the connection ended without a close frame".to_owned())
-                }
-                Some(Err(error)) => return outcome_of(error),
-                None => return Outcome::Lost("the connection ended without a close frame".to_owned()),
-            }},
-            _ = pings.tick(), if options.ping_interval.is_some() => {
-                if let Err(error) = send_ping(&mut socket, &mut in_flight).await {
-                    return Outcome::Lost(error.to_string());
-                }
-            }
-            command = commands.recv(), if !input_done => match command {
-                Some(Command::Send(message)) if message.len() > MAX_MESSAGE_BYTES => {
-                    printer.error(&format!(
-                        "a message of {} bytes is over the {} MiB the client sends; split it",
-                        message.len(),
-                        MAX_MESSAGE_BYTES >> 20
-                    ));
-                    exit_after_close = EXIT_USAGE;
-                    input_done = true;
-                }
-                Some(Command::Send(message)) => {
-                    if in_flight.messages.is_empty() {
-                        last_progress = Instant::now();
-                    }
-                    in_flight.messages.push_back(Instant::now());
-                    // Sent (and compressed, if agreed) before it is printed, so its wire size
-                    // is known.
-                    if let Err(error) = socket.send(message.clone()).await {
-                        return Outcome::Lost(format!("could not send: {error}"));
-                    }
-                    let body = match &message {
-                        Message::Binary(bytes) => Body::Binary(bytes),
-                        Message::Text(text) => Body::Text(text.as_str()),
-                        _ => Body::Text(""),
-                    };
-                    let wire = compression.with(|r| r.sent.pop_front());
-                    printer.sent(body, wire);
-                }
-                Some(Command::Ping) => {
-                    if let Err(error) = send_ping(&mut socket, &mut in_flight).await {
-                        return Outcome::Lost(error.to_string());
-                    }
-                }
-                Some(Command::Close { code, reason }) => {
-                    return close(&mut socket, printer, code, &reason, EXIT_OK).await;
-                }
-                Some(Command::Fail(error)) => {
-                    printer.error(&error);
-                    exit_after_close = EXIT_USAGE;
-                    input_done = true;
-                    in_flight.messages.clear();
-                }
-                Some(Command::End) | None => input_done = true,
-            },
+            frame = session.socket.next() => session.on_frame(frame).await,
+            _ = pings.tick(), if options.ping_interval.is_some() => session.ping().await,
+            command = commands.recv(), if !session.input_done => session.on_command(command).await,
+        };
+        if let ControlFlow::Break(outcome) = step {
+            return outcome;
         }
+    }
+}
+
+impl Session<'_> {
+    /// Something arrived from the server (or the connection ended).
+    async fn on_frame(&mut self, frame: Option<Result<Message, Error>>) -> ControlFlow<Outcome> {
+        self.last_progress = Instant::now();
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                let (rtt, wire) = self.echo_arrived();
+                self.printer.received(Body::Text(text.as_str()), rtt, wire);
+            }
+            Some(Ok(Message::Binary(bytes))) => {
+                let (rtt, wire) = self.echo_arrived();
+                self.printer.received(Body::Binary(&bytes), rtt, wire);
+            }
+            Some(Ok(Message::Pong(payload))) => {
+                let id = payload.as_ref().try_into().map(u64::from_be_bytes).ok();
+                let rtt = id.and_then(|id| self.in_flight.pong(id));
+                self.printer.pong(rtt);
+            }
+            Some(Ok(Message::Close(frame))) => {
+                return ControlFlow::Break(self.closed_by_server(frame).await)
+            }
+            Some(Ok(_ping_or_raw_frame)) => {}
+            Some(Err(error)) => return ControlFlow::Break(outcome_of(error)),
+            None => {
+                return ControlFlow::Break(Outcome::Lost(
+                    "the connection ended without a close frame".to_owned(),
+                ))
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// An echo arrived: its round trip (echoes come back in order) and its wire size.
+    fn echo_arrived(&mut self) -> (Option<Duration>, Option<usize>) {
+        let rtt = self
+            .in_flight
+            .messages
+            .pop_front()
+            .map(|sent| sent.elapsed());
+        let wire = self.compression.with(|r| r.received.pop_front());
+        (rtt, wire)
+    }
+
+    /// The server's close: printed, answered (tungstenite does that), and how it ends the run.
+    async fn closed_by_server(&mut self, frame: Option<CloseFrame>) -> Outcome {
+        let code = frame.as_ref().map(|f| u16::from(f.code));
+        let reason = frame
+            .as_ref()
+            .map_or_else(String::new, |f| f.reason.to_string());
+        self.printer.closed("server", code, &reason);
+        let socket = &mut self.socket;
+        let _ = timeout(CLOSE_TIMEOUT, async {
+            while socket.next().await.is_some() {}
+        })
+        .await;
+        if code == Some(1000) {
+            Outcome::Done(EXIT_OK)
+        } else {
+            Outcome::ClosedByServer(code)
+        }
+    }
+
+    /// What the input asks for.
+    async fn on_command(&mut self, command: Option<Command>) -> ControlFlow<Outcome> {
+        match command {
+            Some(Command::Send(message)) if message.len() > MAX_MESSAGE_BYTES => {
+                self.printer.error(&format!(
+                    "a message of {} bytes is over the {} MiB the client sends; split it",
+                    message.len(),
+                    MAX_MESSAGE_BYTES >> 20
+                ));
+                self.exit_after_close = EXIT_USAGE;
+                self.input_done = true;
+            }
+            Some(Command::Send(message)) => return self.send(message).await,
+            Some(Command::Ping) => return self.ping().await,
+            Some(Command::Close { code, reason }) => {
+                return ControlFlow::Break(self.close(code, &reason, EXIT_OK).await)
+            }
+            Some(Command::Fail(error)) => {
+                self.printer.error(&error);
+                self.exit_after_close = EXIT_USAGE;
+                self.input_done = true;
+                self.in_flight.messages.clear();
+            }
+            Some(Command::End) | None => self.input_done = true,
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Sends a message (compressed, if agreed, before it is printed, so its wire size is known).
+    async fn send(&mut self, message: Message) -> ControlFlow<Outcome> {
+        if self.in_flight.messages.is_empty() {
+            self.last_progress = Instant::now();
+        }
+        self.in_flight.messages.push_back(Instant::now());
+        if let Err(error) = self.socket.send(message.clone()).await {
+            return ControlFlow::Break(Outcome::Lost(format!("could not send: {error}")));
+        }
+        let body = match &message {
+            Message::Binary(bytes) => Body::Binary(bytes),
+            Message::Text(text) => Body::Text(text.as_str()),
+            _ => Body::Text(""),
+        };
+        let wire = self.compression.with(|r| r.sent.pop_front());
+        self.printer.sent(body, wire);
+        ControlFlow::Continue(())
+    }
+
+    async fn ping(&mut self) -> ControlFlow<Outcome> {
+        match send_ping(&mut self.socket, &mut self.in_flight).await {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(error) => ControlFlow::Break(Outcome::Lost(error.to_string())),
+        }
+    }
+
+    async fn close(&mut self, code: u16, reason: &str, exit: u8) -> Outcome {
+        close(&mut self.socket, self.printer, code, reason, exit).await
+    }
+}
+
+impl InFlight {
+    /// The round trip of ping `id`, forgetting any older pings that never got their pong.
+    fn pong(&mut self, id: u64) -> Option<Duration> {
+        while let Some((sent_id, sent_at)) = self.pings.pop_front() {
+            if sent_id == id {
+                return Some(sent_at.elapsed());
+            }
+        }
+        None
     }
 }
 

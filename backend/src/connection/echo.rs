@@ -3,7 +3,7 @@
 //! It runs over any stream of incoming messages and any sink of outgoing ones, so tests drive
 //! it with plain in-memory streams and [`crate::connection::session`] with an upgraded connection.
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, ops::ControlFlow, time::Duration};
 
 use actix_web::web::Bytes;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Message, ProtocolError};
@@ -105,13 +105,7 @@ where
             tokio::select! {
                 // Stop first, so a flooding peer cannot hold off a shutdown.
                 biased;
-                () = &mut stop => {
-                    outgoing.send(Message::Close(Some(going_away("server shutting down")))).await?;
-                    // A client that never answers does not hold up the shutdown for long.
-                    let answered = await_close(&mut incoming);
-                    let _ = tokio::time::timeout(CLOSE_REPLY_TIMEOUT, answered).await;
-                    return Ok(Ending::ShutDown);
-                }
+                () = &mut stop => return on_shutdown(&mut incoming, &mut outgoing).await,
                 item = incoming.next() => item,
                 () = &mut idle => {
                     let deadline = last_heard + liveness.idle_timeout;
@@ -134,42 +128,87 @@ where
             return Ok(Ending::StreamEnded);
         };
         last_heard = Instant::now();
-        let (reply, echoed) = match item {
-            Ok(AggregatedMessage::Text(text)) => {
-                if log_rate::admit(text.len()) {
-                    tracing::info!(target: MESSAGE_LOG, "recv: {}", loggable_text(&text));
+        match process_message(item, observer) {
+            ControlFlow::Continue(Some(Reply { message, echoed })) => {
+                outgoing.feed(message).await?;
+                if let Some((kind, len)) = echoed {
+                    observer.echoed(kind, len, last_heard.elapsed());
                 }
-                observer.received(Kind::Text, text.len());
-                let len = text.len();
-                (Message::Text(text), Some((Kind::Text, len)))
             }
-            Ok(AggregatedMessage::Binary(bytes)) => {
-                if log_rate::admit(bytes.len()) {
-                    tracing::info!(target: MESSAGE_LOG, "recv: <binary, {} bytes>", bytes.len());
-                }
-                observer.received(Kind::Binary, bytes.len());
-                let len = bytes.len();
-                (Message::Binary(bytes), Some((Kind::Binary, len)))
+            ControlFlow::Continue(None) => {}
+            ControlFlow::Break((close, ending)) => {
+                outgoing.send(Message::Close(close)).await?;
+                return Ok(ending);
             }
-            Ok(AggregatedMessage::Ping(bytes)) => (Message::Pong(bytes), None),
-            Ok(AggregatedMessage::Pong(_)) => continue,
-            Ok(AggregatedMessage::Close(reason)) => {
-                let reply = close_reply(reason);
-                outgoing.send(Message::Close(reply.clone())).await?;
-                return Ok(Ending::Closed(reply));
-            }
-            Err(error) => {
-                let reason = close_reason_for(&error);
-                tracing::debug!("protocol error, closing with {:?}: {error}", reason.code);
-                outgoing.send(Message::Close(Some(reason.clone()))).await?;
-                return Ok(Ending::ProtocolError(reason));
-            }
-        };
-        outgoing.feed(reply).await?;
-        if let Some((kind, len)) = echoed {
-            observer.echoed(kind, len, last_heard.elapsed());
         }
     }
+}
+
+/// What the loop sends for one incoming message, and what it counts once that is handed over.
+struct Reply {
+    message: Message,
+    /// An echo of a data message: its kind and size, for the observer.
+    echoed: Option<(Kind, usize)>,
+}
+
+/// What one message from the peer asks of the loop: a reply to send (an echo, a pong), nothing
+/// (a pong), or the close frame that ends the connection and how it ended.
+#[inline]
+fn process_message(
+    item: Result<AggregatedMessage, ProtocolError>,
+    observer: &mut impl Observer,
+) -> ControlFlow<(Option<CloseReason>, Ending), Option<Reply>> {
+    match item {
+        Ok(AggregatedMessage::Text(text)) => {
+            if log_rate::admit(text.len()) {
+                tracing::info!(target: MESSAGE_LOG, "recv: {}", loggable_text(&text));
+            }
+            let len = text.len();
+            observer.received(Kind::Text, len);
+            ControlFlow::Continue(Some(Reply {
+                message: Message::Text(text),
+                echoed: Some((Kind::Text, len)),
+            }))
+        }
+        Ok(AggregatedMessage::Binary(bytes)) => {
+            if log_rate::admit(bytes.len()) {
+                tracing::info!(target: MESSAGE_LOG, "recv: <binary, {} bytes>", bytes.len());
+            }
+            let len = bytes.len();
+            observer.received(Kind::Binary, len);
+            ControlFlow::Continue(Some(Reply {
+                message: Message::Binary(bytes),
+                echoed: Some((Kind::Binary, len)),
+            }))
+        }
+        Ok(AggregatedMessage::Ping(bytes)) => ControlFlow::Continue(Some(Reply {
+            message: Message::Pong(bytes),
+            echoed: None,
+        })),
+        Ok(AggregatedMessage::Pong(_)) => ControlFlow::Continue(None),
+        Ok(AggregatedMessage::Close(reason)) => {
+            let reply = close_reply(reason);
+            ControlFlow::Break((reply.clone(), Ending::Closed(reply)))
+        }
+        Err(error) => {
+            let reason = close_reason_for(&error);
+            tracing::debug!("protocol error, closing with {:?}: {error}", reason.code);
+            ControlFlow::Break((Some(reason.clone()), Ending::ProtocolError(reason)))
+        }
+    }
+}
+
+/// Shutdown: close 1001, then the peer's close, waited for at most [`CLOSE_REPLY_TIMEOUT`] (a
+/// client that never answers does not hold up the shutdown for long).
+async fn on_shutdown<In, Out>(incoming: &mut In, outgoing: &mut Out) -> Result<Ending, Out::Error>
+where
+    In: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Unpin,
+    Out: Sink<Message> + Unpin,
+{
+    let close = going_away("server shutting down");
+    outgoing.send(Message::Close(Some(close))).await?;
+    let _ = tokio::time::timeout(CLOSE_REPLY_TIMEOUT, await_close(incoming)).await;
+    Ok(Ending::ShutDown)
 }
 
 /// After our close frame: read (and drop) what is still in flight until the peer's close.
