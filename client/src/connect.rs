@@ -14,10 +14,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_tungstenite::{
     client_async_with_config,
-    tungstenite::{
-        client::IntoClientRequest, error::ProtocolError, http::HeaderValue,
-        protocol::WebSocketConfig, Error,
-    },
+    tungstenite::{client::IntoClientRequest, http::HeaderValue, protocol::WebSocketConfig},
     MaybeTlsStream, WebSocketStream,
 };
 use url::Url;
@@ -26,6 +23,7 @@ use crate::{
     args::Args,
     compression::{Offer, SharedReport},
     deflate_stream::DeflateStream,
+    error::{ConnectError, Failure},
     limits::{MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, MAX_WRITE_BUFFER_BYTES},
 };
 
@@ -95,110 +93,77 @@ impl Dialer {
         &self.url
     }
 
-    /// Connects and completes the handshake; the error is one line saying what failed.
-    pub async fn connect(&self) -> Result<Connected, String> {
-        let mut request = self
-            .url
-            .as_str()
-            .into_client_request()
-            .map_err(|error| format!("cannot make a request for {}: {error}", self.url))?;
+    /// Connects and completes the handshake.
+    pub async fn connect(&self) -> Result<Connected, ConnectError> {
+        let failed = |why| ConnectError::Failed {
+            url: self.url.clone(),
+            why,
+        };
+        let mut request =
+            self.url.as_str().into_client_request().map_err(|error| {
+                failed(Failure::Request(format!("cannot make a request: {error}")))
+            })?;
         for (name, value) in &self.args_headers {
             let name: tokio_tungstenite::tungstenite::http::HeaderName = name
                 .parse()
-                .map_err(|_| format!("bad header name {name}"))?;
+                .map_err(|_| failed(Failure::Request(format!("bad header name {name}"))))?;
             request.headers_mut().append(name, value.clone());
         }
         let compression = SharedReport::default();
         let attempt = async {
-            let stream = self.open_stream().await?;
+            let stream = self.open_stream().await.map_err(failed)?;
             let layered = DeflateStream::new(stream, self.offer.clone(), compression.clone());
             client_async_with_config(request, layered, Some(websocket_config()))
                 .await
-                .map_err(|error| describe(&error))
+                .map_err(|error| ConnectError::from_handshake(&self.url, error))
         };
-        match tokio::time::timeout(self.timeout, attempt).await {
-            Err(_) => Err(format!(
-                "could not connect to {}: no answer within {:?} (--connect-timeout)",
-                self.url, self.timeout
-            )),
-            Ok(Err(why)) => Err(format!("could not connect to {}: {why}", self.url)),
-            Ok(Ok((socket, response))) => {
-                let protocol = response
-                    .headers()
-                    .get("sec-websocket-protocol")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                Ok(Connected {
-                    socket,
-                    protocol,
-                    compression,
-                })
-            }
-        }
+        let (socket, response) =
+            tokio::time::timeout(self.timeout, attempt)
+                .await
+                .map_err(|_| ConnectError::Timeout {
+                    url: self.url.clone(),
+                    after: self.timeout,
+                })??;
+        let protocol = response
+            .headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(Connected {
+            socket,
+            protocol,
+            compression,
+        })
     }
 
     /// TCP to the URL's host, and TLS over it for wss://.
-    async fn open_stream(&self) -> Result<MaybeTlsStream<TcpStream>, String> {
+    async fn open_stream(&self) -> Result<MaybeTlsStream<TcpStream>, Failure> {
         let host = self
             .url
             .host_str()
-            .ok_or_else(|| format!("{} has no host", self.url))?;
+            .ok_or_else(|| Failure::Request("the URL has no host".into()))?;
         let port = self
             .url
             .port_or_known_default()
-            .ok_or_else(|| format!("{} has no port", self.url))?;
+            .ok_or_else(|| Failure::Request("the URL has no port".into()))?;
         let tcp = TcpStream::connect(format!("{host}:{port}"))
             .await
-            .map_err(|error| describe_io(&error))?;
+            .map_err(Failure::Io)?;
         // A tester's round trips should not wait on Nagle's algorithm.
         let _ = tcp.set_nodelay(true);
         let Some(tls) = &self.tls else {
             return Ok(MaybeTlsStream::Plain(tcp));
         };
         let name = ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']'))
-            .map_err(|error| format!("{host} is not a name TLS can check: {error}"))?
+            .map_err(|error| {
+                Failure::Request(format!("{host} is not a name TLS can check: {error}"))
+            })?
             .to_owned();
         TlsConnector::from(Arc::clone(tls))
             .connect(name, tcp)
             .await
             .map(MaybeTlsStream::Rustls)
-            .map_err(|error| format!("TLS failed: {error}{TLS_HINT}"))
-    }
-}
-
-const TLS_HINT: &str = " (for a self-signed or private CA certificate use --ca FILE; \
-                        for a throwaway test server, --insecure)";
-
-fn describe(error: &Error) -> String {
-    match error {
-        Error::Http(response) => {
-            let body = response
-                .body()
-                .as_ref()
-                .map(|b| String::from_utf8_lossy(b).trim().to_owned())
-                .filter(|b| !b.is_empty())
-                .map_or_else(String::new, |b| format!(": {b}"));
-            format!(
-                "the server refused the upgrade with HTTP {}{body}",
-                response.status()
-            )
-        }
-        Error::Io(io) => describe_io(io),
-        Error::Tls(tls) => format!("TLS failed: {tls}{TLS_HINT}"),
-        Error::Protocol(ProtocolError::SecWebSocketSubProtocolError(_)) => {
-            format!("{error}: the server accepted none of the --subprotocol values offered")
-        }
-        other => other.to_string(),
-    }
-}
-
-fn describe_io(io: &std::io::Error) -> String {
-    match io.kind() {
-        std::io::ErrorKind::ConnectionRefused => {
-            format!("{io}. Is the echo server running? (cargo run -p backend)")
-        }
-        _ if io.to_string().contains("certificate") => format!("TLS failed: {io}{TLS_HINT}"),
-        _ => io.to_string(),
+            .map_err(|error| Failure::Tls(error.to_string()))
     }
 }
 

@@ -6,6 +6,7 @@
 //!   [`payload`]: hex and base64 lines.
 //! - [`connect`]: TCP, TLS, the handshake; [`limits`]: what the client takes and queues; [`compression`] and
 //!   [`deflate_stream`]: permessage-deflate under tungstenite.
+//! - [`error`]: what goes wrong opening or keeping a connection, as types.
 //! - [`session`]: one connection's loop and how it ends; [`output`]: what is printed;
 //!   [`backoff`]: the reconnect schedule.
 
@@ -14,6 +15,7 @@ pub mod backoff;
 pub mod compression;
 pub mod connect;
 pub mod deflate_stream;
+pub mod error;
 pub mod input;
 pub mod limits;
 pub mod output;

@@ -124,7 +124,7 @@ async fn main() -> ExitCode {
                     outcome => (describe(&outcome), outcome.exit_code()),
                 }
             }
-            Err(message) => (message, EXIT_CONNECT_FAILED),
+            Err(error) => (error.to_string(), EXIT_CONNECT_FAILED),
         };
         printer.error(&problem.0);
         failures += 1;

@@ -19,6 +19,7 @@ use crate::{
     compression::SharedReport,
     connect::Socket,
     deflate_stream::Violation,
+    error::Lost,
     input::Command,
     limits::MAX_MESSAGE_BYTES,
     output::{Body, Printer},
@@ -35,16 +36,17 @@ pub const EXIT_PROTOCOL_ERROR: u8 = 4;
 pub const EXIT_CLOSED_ABNORMALLY: u8 = 5;
 
 /// How a connection ended.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Outcome {
     /// We are done (closed by us, or by the server with 1000): exit with this status.
     Done(u8),
     /// The connection dropped without a close frame.
-    Lost(String),
+    Lost(Lost),
     /// The server closed with a code other than 1000.
     ClosedByServer(Option<u16>),
-    /// The server broke the protocol.
-    ProtocolError(String),
+    /// The server broke the protocol (tungstenite's checks, or ours under it: a
+    /// [`Violation`] inside an I/O error).
+    ProtocolError(Error),
     /// Messages were waiting for their echo and nothing arrived for this long (`--timeout`).
     TimedOut(Duration),
 }
@@ -167,11 +169,7 @@ impl Session<'_> {
             }
             Some(Ok(_ping_or_raw_frame)) => {}
             Some(Err(error)) => return ControlFlow::Break(outcome_of(error)),
-            None => {
-                return ControlFlow::Break(Outcome::Lost(
-                    "the connection ended without a close frame".to_owned(),
-                ))
-            }
+            None => return ControlFlow::Break(Outcome::Lost(Lost::NoCloseFrame)),
         }
         ControlFlow::Continue(())
     }
@@ -241,7 +239,7 @@ impl Session<'_> {
         }
         self.in_flight.messages.push_back(Instant::now());
         if let Err(error) = self.socket.send(message.clone()).await {
-            return ControlFlow::Break(Outcome::Lost(format!("could not send: {error}")));
+            return ControlFlow::Break(Outcome::Lost(Lost::SendFailed(error)));
         }
         let body = match &message {
             Message::Binary(bytes) => Body::Binary(bytes),
@@ -256,7 +254,7 @@ impl Session<'_> {
     async fn ping(&mut self) -> ControlFlow<Outcome> {
         match send_ping(&mut self.socket, &mut self.in_flight).await {
             Ok(()) => ControlFlow::Continue(()),
-            Err(error) => ControlFlow::Break(Outcome::Lost(error.to_string())),
+            Err(error) => ControlFlow::Break(Outcome::Lost(Lost::SendFailed(error))),
         }
     }
 
@@ -291,16 +289,14 @@ async fn send_ping(socket: &mut Socket, in_flight: &mut InFlight) -> Result<(), 
 fn outcome_of(error: Error) -> Outcome {
     match error {
         Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-            Outcome::Lost("the connection ended without a close frame".to_owned())
+            Outcome::Lost(Lost::NoCloseFrame)
         }
-        Error::Protocol(error) => Outcome::ProtocolError(error.to_string()),
-        // A message or frame over the client's limits, text that is not UTF-8.
-        Error::Capacity(error) => Outcome::ProtocolError(error.to_string()),
-        Error::Utf8(error) => {
-            Outcome::ProtocolError(format!("a text message is not UTF-8: {error}"))
+        // A malformed frame; a message or frame over the client's limits; text that is not UTF-8.
+        error @ (Error::Protocol(_) | Error::Capacity(_) | Error::Utf8(_)) => {
+            Outcome::ProtocolError(error)
         }
-        Error::Io(io) if Violation::of(&io).is_some() => Outcome::ProtocolError(io.to_string()),
-        error => Outcome::Lost(error.to_string()),
+        Error::Io(io) if Violation::of(&io).is_some() => Outcome::ProtocolError(Error::Io(io)),
+        error => Outcome::Lost(Lost::Read(error)),
     }
 }
 
