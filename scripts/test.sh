@@ -102,7 +102,7 @@ suite "end to end (Playwright + Chromium)" end_to_end
 suite "browser benchmark smoke run (e2e/bench.mjs)" browser_benchmark_smoke
 suite "conformance (Autobahn|Testsuite)" bash "$ROOT/scripts/autobahn.sh"
 suite "fuzz the server's decoder and the client-side frame readers (3 x 20 s)" bash "$ROOT/scripts/fuzz.sh" 20
-suite "benchmark smoke run (scripts/bench.sh --smoke)" bash "$ROOT/scripts/bench.sh" --smoke
+suite "benchmark smoke run (scripts/bench.sh smoke)" bash "$ROOT/scripts/bench.sh" smoke
 
 echo
 printf '%s\n' "${report[@]}"
