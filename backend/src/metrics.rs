@@ -15,7 +15,7 @@ use prometheus_client::{
         gauge::Gauge,
         histogram::{exponential_buckets, Histogram},
     },
-    registry::Registry,
+    registry::{Metric, Registry},
 };
 
 use crate::{
@@ -61,7 +61,96 @@ impl Rejection {
     }
 }
 
-/// The `echo_http_*` metrics of plain HTTP connections (backend/src/http_guard).
+/// Registers `metric` under `name` and gives it back: a metric is a handle, and the one kept
+/// counts into the one registered.
+fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
+/// `echo_messages_total` and `echo_bytes_total` by direction and type, each series resolved once
+/// so the echo loop only bumps atomics.
+fn register_flows(registry: &mut Registry) -> [Flow; 4] {
+    let messages = registered(
+        registry,
+        "messages",
+        "Data messages by direction and type",
+        Family::<Labels, Counter>::default(),
+    );
+    let bytes = registered(
+        registry,
+        "bytes",
+        "Payload bytes of data messages by direction and type",
+        Family::<Labels, Counter>::default(),
+    );
+    [
+        (false, Kind::Text),
+        (false, Kind::Binary),
+        (true, Kind::Text),
+        (true, Kind::Binary),
+    ]
+    .map(|(incoming, kind)| {
+        let labels = vec![
+            ("direction", if incoming { "in" } else { "out" }.to_owned()),
+            (
+                "type",
+                if kind == Kind::Text { "text" } else { "binary" }.to_owned(),
+            ),
+        ];
+        Flow {
+            messages: messages.get_or_create(&labels).clone(),
+            bytes: bytes.get_or_create(&labels).clone(),
+        }
+    })
+}
+
+/// The memory budget's gauges (limits/memory_budget.rs keeps them up to date).
+fn register_budget(registry: &mut Registry) -> BudgetGauges {
+    let budget = BudgetGauges::default();
+    registry.register(
+        "memory_held_bytes",
+        "Bytes held for connections' data not yet echoed or written, all together",
+        budget.held.clone(),
+    );
+    registry.register(
+        "memory_budget_bytes",
+        "The most memory_held_bytes may reach (--memory-budget)",
+        budget.budget.clone(),
+    );
+    registry.register(
+        "memory_budget_closes",
+        "Connections closed (1013) because the memory budget was reached",
+        budget.closed.clone(),
+    );
+    budget
+}
+
+/// `echo_deflate_bytes_total` by direction and stage (wire, payload).
+fn register_deflate(registry: &mut Registry) -> DeflateCounters {
+    let deflate_bytes = registered(
+        registry,
+        "deflate_bytes",
+        "Compressed (permessage-deflate) messages' bytes, by direction, on the wire and as \
+         payload; payload / wire is the compression ratio",
+        Family::<Labels, Counter>::default(),
+    );
+    let stage = |direction: &str, stage: &str| {
+        deflate_bytes
+            .get_or_create(&vec![
+                ("direction", direction.to_owned()),
+                ("stage", stage.to_owned()),
+            ])
+            .clone()
+    };
+    DeflateCounters {
+        in_wire: stage("in", "wire"),
+        in_payload: stage("in", "payload"),
+        out_payload: stage("out", "payload"),
+        out_wire: stage("out", "wire"),
+    }
+}
+
+/// The `echo_http_*` metrics of plain HTTP connections (backend/src/limits/http_guard).
 fn register_http(registry: &mut Registry) -> HttpCounters {
     let http = HttpCounters::default();
     registry.register(
@@ -113,129 +202,60 @@ fn flow_index(incoming: bool, kind: Kind) -> usize {
 impl Metrics {
     pub fn new() -> Arc<Self> {
         let mut registry = Registry::with_prefix("echo");
-        let open = Gauge::default();
-        registry.register(
+        let r = &mut registry;
+        let open = registered(
+            r,
             "connections_open",
             "WebSocket connections open now",
-            open.clone(),
+            Gauge::default(),
         );
-        let opened = Counter::default();
-        registry.register(
+        let opened = registered(
+            r,
             "connections",
             "WebSocket connections opened",
-            opened.clone(),
+            Counter::default(),
         );
-
-        let messages = Family::<Labels, Counter>::default();
-        registry.register(
-            "messages",
-            "Data messages by direction and type",
-            messages.clone(),
-        );
-        let bytes = Family::<Labels, Counter>::default();
-        registry.register(
-            "bytes",
-            "Payload bytes of data messages by direction and type",
-            bytes.clone(),
-        );
-        let flows = [
-            (false, Kind::Text),
-            (false, Kind::Binary),
-            (true, Kind::Text),
-            (true, Kind::Binary),
-        ]
-        .map(|(incoming, kind)| {
-            let labels = vec![
-                ("direction", if incoming { "in" } else { "out" }.to_owned()),
-                (
-                    "type",
-                    if kind == Kind::Text { "text" } else { "binary" }.to_owned(),
-                ),
-            ];
-            Flow {
-                messages: messages.get_or_create(&labels).clone(),
-                bytes: bytes.get_or_create(&labels).clone(),
-            }
-        });
-
-        let closes = Family::<Labels, Counter>::default();
-        registry.register(
+        let flows = register_flows(r);
+        let closes = registered(
+            r,
             "closes",
             "Connections ended, by close code (1006: no close frame)",
-            closes.clone(),
+            Family::default(),
         );
-        let rejected = Family::<Labels, Counter>::default();
-        registry.register(
+        let rejected = registered(
+            r,
             "rejected_upgrades",
             "Upgrades refused, by reason",
-            rejected.clone(),
+            Family::default(),
         );
         // 10 µs to about 2.6 s.
-        let handshake = Histogram::new(exponential_buckets(0.000_01, 4.0, 10));
-        registry.register(
+        let handshake = registered(
+            r,
             "handshake_seconds",
             "Time to answer an upgrade request",
-            handshake.clone(),
+            Histogram::new(exponential_buckets(0.000_01, 4.0, 10)),
         );
-        let echo_latency = Histogram::new(exponential_buckets(0.000_01, 4.0, 10));
-        registry.register(
+        let echo_latency = registered(
+            r,
             "echo_latency_seconds",
             "From a message's arrival to its echo being handed to the connection",
-            echo_latency.clone(),
+            Histogram::new(exponential_buckets(0.000_01, 4.0, 10)),
         );
-
-        let budget = BudgetGauges::default();
-        registry.register(
-            "memory_held_bytes",
-            "Bytes held for connections' data not yet echoed or written, all together",
-            budget.held.clone(),
-        );
-        registry.register(
-            "memory_budget_bytes",
-            "The most memory_held_bytes may reach (--memory-budget)",
-            budget.budget.clone(),
-        );
-        registry.register(
-            "memory_budget_closes",
-            "Connections closed (1013) because the memory budget was reached",
-            budget.closed.clone(),
-        );
-
-        let http = register_http(&mut registry);
-        registry.register(
+        let budget = register_budget(r);
+        let http = register_http(r);
+        registered(
+            r,
             "log_lines_dropped",
             "Log lines dropped because the log output (stderr) did not keep up",
             crate::logging::log_writer::DROPPED_LINES.clone(),
         );
-
-        let deflate_bytes = Family::<Labels, Counter>::default();
-        registry.register(
-            "deflate_bytes",
-            "Compressed (permessage-deflate) messages' bytes, by direction, on the wire and as \
-             payload; payload / wire is the compression ratio",
-            deflate_bytes.clone(),
-        );
-        let stage = |direction: &str, stage: &str| {
-            deflate_bytes
-                .get_or_create(&vec![
-                    ("direction", direction.to_owned()),
-                    ("stage", stage.to_owned()),
-                ])
-                .clone()
-        };
-        let deflate = DeflateCounters {
-            in_wire: stage("in", "wire"),
-            in_payload: stage("in", "payload"),
-            out_payload: stage("out", "payload"),
-            out_wire: stage("out", "wire"),
-        };
-        let deflate_connections = Counter::default();
-        registry.register(
+        let deflate = register_deflate(r);
+        let deflate_connections = registered(
+            r,
             "deflate_connections",
             "WebSocket connections that agreed permessage-deflate",
-            deflate_connections.clone(),
+            Counter::default(),
         );
-
         Arc::new(Metrics {
             registry,
             open,
