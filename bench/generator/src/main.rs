@@ -83,19 +83,7 @@ async fn main() -> ExitCode {
         eprintln!("error: --rate must be above 0");
         return ExitCode::from(2);
     }
-    let target = if args.raw {
-        load::Target::RawTcp {
-            addr: args.addr.clone(),
-        }
-    } else {
-        load::Target::WebSocket {
-            url: args
-                .url
-                .clone()
-                .unwrap_or_else(|| format!("ws://{}/echo", args.addr)),
-            compress: args.compress,
-        }
-    };
+    let target = target_of(&args);
     let corpus = if args.compress {
         // What the server agrees decides how its echoes are inflated: ask it once.
         match load::open_stream_within(&target, args.connect_timeout).await {
@@ -121,69 +109,98 @@ async fn main() -> ExitCode {
         window: args.window,
         corpus,
     });
-
     let framing = if args.raw {
         wire::Framing::Raw
     } else {
         wire::Framing::WebSocket
     };
-    let total = args.connections as usize;
-    let mut connect_errors = 0u64;
-    let mut first_connect_error = None;
-    let mut tally = Tally::new();
-    let mut streams = Vec::with_capacity(total);
-    while streams.len() + (connect_errors as usize) < total {
-        let batch = CONNECT_BATCH.min(total - streams.len() - connect_errors as usize);
-        let attempts = futures_util::future::join_all(
-            (0..batch).map(|_| load::open_stream_within(&target, args.connect_timeout)),
-        )
-        .await;
-        for attempt in attempts {
-            match attempt {
-                Ok(opened) => streams.push(opened),
-                Err(error) => {
-                    connect_errors += 1;
-                    first_connect_error.get_or_insert(error);
-                }
-            }
-        }
-    }
+
+    let (streams, connect_errors) = connect_all(&target, &args).await;
     let before = cpu::Usage::now();
-    let started = Instant::now();
-    if args.mode == Mode::Idle {
-        tally = engine::hold(streams, framing, &plan, started).await;
-    } else {
-        let count = streams.len() as f64;
-        let tasks: Vec<_> = streams
-            .into_iter()
-            .enumerate()
-            .map(|(index, opened)| {
-                let plan = Arc::clone(&plan);
-                let phase = index as f64 / count;
-                tokio::spawn(
-                    async move { engine::drive(opened, framing, &plan, started, phase).await },
-                )
-            })
-            .collect();
-        for task in tasks {
-            match task.await {
-                Ok(result) => tally.merge(result),
-                Err(error) => tally.error(format!("a connection task failed: {error}")),
-            }
-        }
-    }
+    let mut tally = run_load(streams, framing, &plan).await;
     let usage = before.since();
-    let elapsed = args.duration.as_secs_f64();
-    if connect_errors > 0 {
-        tally.errors += connect_errors;
-        tally.first_error = tally.first_error.or(first_connect_error);
-    }
-    report(&args, &tally, elapsed, &usage, sent_ratio);
+    // The run's own first error is the one shown, then a connection's.
+    tally.merge(connect_errors);
+    report(
+        &args,
+        &tally,
+        args.duration.as_secs_f64(),
+        &usage,
+        sent_ratio,
+    );
     if tally.errors > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Where the load goes, from the flags.
+fn target_of(args: &Args) -> load::Target {
+    if args.raw {
+        load::Target::RawTcp {
+            addr: args.addr.clone(),
+        }
+    } else {
+        load::Target::WebSocket {
+            url: args
+                .url
+                .clone()
+                .unwrap_or_else(|| format!("ws://{}/echo", args.addr)),
+            compress: args.compress,
+        }
+    }
+}
+
+/// Opens `--connections` connections, [`CONNECT_BATCH`] at a time; the failures are counted as
+/// errors in the tally (the first one kept), not fatal.
+async fn connect_all(target: &load::Target, args: &Args) -> (Vec<load::Opened>, Tally) {
+    let total = args.connections as usize;
+    let mut tally = Tally::new();
+    let mut streams = Vec::with_capacity(total);
+    let mut tried = 0;
+    while tried < total {
+        let batch = CONNECT_BATCH.min(total - tried);
+        tried += batch;
+        let attempts = futures_util::future::join_all(
+            (0..batch).map(|_| load::open_stream_within(target, args.connect_timeout)),
+        )
+        .await;
+        for attempt in attempts {
+            match attempt {
+                Ok(opened) => streams.push(opened),
+                Err(error) => tally.error(error),
+            }
+        }
+    }
+    (streams, tally)
+}
+
+/// Runs the plan on every connection at once: idle mode holds them all, the others drive
+/// each on a task of its own (rate mode staggers their sends by a phase each).
+async fn run_load(streams: Vec<load::Opened>, framing: wire::Framing, plan: &Arc<Plan>) -> Tally {
+    let started = Instant::now();
+    if plan.mode == Mode::Idle {
+        return engine::hold(streams, framing, plan, started).await;
+    }
+    let count = streams.len() as f64;
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .enumerate()
+        .map(|(index, opened)| {
+            let plan = Arc::clone(plan);
+            let phase = index as f64 / count;
+            tokio::spawn(async move { engine::drive(opened, framing, &plan, started, phase).await })
+        })
+        .collect();
+    let mut tally = Tally::new();
+    for task in tasks {
+        match task.await {
+            Ok(result) => tally.merge(result),
+            Err(error) => tally.error(format!("a connection task failed: {error}")),
+        }
+    }
+    tally
 }
 
 fn report(args: &Args, tally: &Tally, seconds: f64, usage: &cpu::Spent, sent_ratio: Option<f64>) {
