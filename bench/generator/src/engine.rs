@@ -145,113 +145,173 @@ async fn run(
 ) -> Result<(), String> {
     let deadline = started + plan.duration;
     let drained_by = deadline + DRAIN;
-    let window = match plan.mode {
-        Mode::PingPong => 1,
-        _ => plan.window,
-    };
-    let mut messages = Messages::new(framing, plan);
-    let period_nanos = ((1e9 / plan.per_connection_rate) as u64).max(1);
-    let mut next_due_nanos = period_nanos + (period_nanos as f64 * phase.clamp(0.0, 1.0)) as u64;
-    let mut outgoing = Vec::with_capacity(64 * 1024);
-    let mut written = 0;
-    let mut incoming = vec![0u8; READ_BUFFER_BYTES.max(plan.size + 16).max(early.len())];
-    // What the server sent behind its 101 comes first.
-    incoming[..early.len()].copy_from_slice(early);
-    let mut filled = early.len();
-    // When each message in flight was stamped, oldest first: its echo must carry exactly that.
-    let mut stamps = VecDeque::with_capacity(window.min(1 << 20) as usize);
-    // Rate mode: whether the server's socket refused part of the last batch, and until when
-    // it held us up (messages due before then count from their due time).
-    let mut held_up = false;
-    let mut held_up_until = 0;
+    let mut conn = Connection::new(framing, plan, early, phase);
     let timer = sleep_until(tokio::time::Instant::from_std(deadline));
     tokio::pin!(timer);
-    if filled > 0 {
+    if conn.filled > 0 {
         // The server's own frames before any message of ours: a ping passes, a data frame is
         // an echo of nothing, a broken frame an error, at once.
-        let used = check_echoes(&incoming[..filled], &mut messages, 0, &mut stamps, tally)?;
-        incoming.copy_within(used..filled, 0);
-        filled -= used;
+        conn.check(0, tally)?;
     }
-
     loop {
         let now = Instant::now();
-        let now_nanos = now.duration_since(started).as_nanos() as u64;
         let sending = now < deadline;
-        if !sending && tally.received >= tally.sent && written == outgoing.len() {
+        let all_written = conn.written == conn.outgoing.len();
+        if (!sending && tally.received >= tally.sent && all_written) || now >= drained_by {
             return Ok(());
         }
-        if now >= drained_by {
-            return Ok(());
+        if sending && all_written {
+            conn.new_batch(now.duration_since(started).as_nanos() as u64, tally);
         }
-
-        // A new batch once the last one is written: as many as the window and the mode allow.
-        if sending && written == outgoing.len() {
-            outgoing.clear();
-            written = 0;
-            let room = window - (tally.sent - tally.received).min(window);
-            if plan.mode == Mode::Rate {
-                // Every message due by now, at most a batch per write (what is still due goes
-                // next). Each counts from its actual send, unless the server's socket held it
-                // up: then from when it was due.
-                let mut framed = 0;
-                while next_due_nanos <= now_nanos && framed < BATCH {
-                    framed += 1;
-                    let stamp = if next_due_nanos < held_up_until {
-                        // Due while the server's socket would not take more: its queue.
-                        next_due_nanos
-                    } else {
-                        if now_nanos - next_due_nanos > TIMER_SLACK.as_nanos() as u64 {
-                            tally.late_sends += 1;
-                        }
-                        now_nanos
-                    };
-                    messages.write(&mut outgoing, tally.sent, stamp);
-                    stamps.push_back(stamp);
-                    tally.sent += 1;
-                    next_due_nanos += period_nanos;
-                }
-            } else {
-                for _ in 0..room.min(BATCH) {
-                    messages.write(&mut outgoing, tally.sent, now_nanos);
-                    stamps.push_back(now_nanos);
-                    tally.sent += 1;
-                }
-            }
+        let wrote = conn.write_some(stream, started)?;
+        let read = conn.read_some(stream, started, tally)?;
+        if wrote || read {
+            continue;
         }
+        // Neither side could move: wait for the socket, the next message due, or the end.
+        let wake_at = if !sending {
+            drained_by
+        } else if plan.mode == Mode::Rate {
+            (started + std::time::Duration::from_nanos(conn.next_due_nanos)).min(deadline)
+        } else {
+            deadline
+        };
+        conn.wait(stream, timer.as_mut(), wake_at).await?;
+    }
+}
 
-        let mut moved = false;
-        if written < outgoing.len() {
-            match stream.try_write(&outgoing[written..]) {
-                Ok(n) => {
-                    written += n;
-                    moved = true;
-                    if written == outgoing.len() && held_up {
-                        held_up = false;
-                        held_up_until = started.elapsed().as_nanos() as u64;
+/// One driven connection's buffers and schedule.
+struct Connection<'p> {
+    messages: Messages<'p>,
+    plan: &'p Plan,
+    window: u64,
+    period_nanos: u64,
+    next_due_nanos: u64,
+    /// The batch being written, and how much of it is.
+    outgoing: Vec<u8>,
+    written: usize,
+    /// What arrived and is not yet a whole echo, in `incoming[..filled]`.
+    incoming: Vec<u8>,
+    filled: usize,
+    /// When each message in flight was stamped, oldest first: its echo must carry exactly that.
+    stamps: VecDeque<u64>,
+    /// Rate mode: whether the server's socket refused part of the last batch, and until when
+    /// it held us up (messages due before then count from their due time).
+    held_up: bool,
+    held_up_until: u64,
+}
+
+impl<'p> Connection<'p> {
+    fn new(framing: Framing, plan: &'p Plan, early: &[u8], phase: f64) -> Self {
+        let window = match plan.mode {
+            Mode::PingPong => 1,
+            _ => plan.window,
+        };
+        let period_nanos = ((1e9 / plan.per_connection_rate) as u64).max(1);
+        let mut incoming = vec![0u8; READ_BUFFER_BYTES.max(plan.size + 16).max(early.len())];
+        // What the server sent behind its 101 comes first.
+        incoming[..early.len()].copy_from_slice(early);
+        Connection {
+            messages: Messages::new(framing, plan),
+            plan,
+            window,
+            period_nanos,
+            next_due_nanos: period_nanos + (period_nanos as f64 * phase.clamp(0.0, 1.0)) as u64,
+            outgoing: Vec::with_capacity(64 * 1024),
+            written: 0,
+            incoming,
+            filled: early.len(),
+            stamps: VecDeque::with_capacity(window.min(1 << 20) as usize),
+            held_up: false,
+            held_up_until: 0,
+        }
+    }
+
+    /// A new batch once the last one is written: as many as the window and the mode allow.
+    #[inline]
+    fn new_batch(&mut self, now_nanos: u64, tally: &mut Tally) {
+        self.outgoing.clear();
+        self.written = 0;
+        if self.plan.mode == Mode::Rate {
+            // Every message due by now, at most a batch per write (what is still due goes
+            // next). Each counts from its actual send, unless the server's socket held it up:
+            // then from when it was due.
+            let mut framed = 0;
+            while self.next_due_nanos <= now_nanos && framed < BATCH {
+                framed += 1;
+                let stamp = if self.next_due_nanos < self.held_up_until {
+                    // Due while the server's socket would not take more: its queue.
+                    self.next_due_nanos
+                } else {
+                    if now_nanos - self.next_due_nanos > TIMER_SLACK.as_nanos() as u64 {
+                        tally.late_sends += 1;
                     }
-                }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => held_up = true,
-                Err(error) => return Err(format!("write: {error}")),
+                    now_nanos
+                };
+                self.messages.write(&mut self.outgoing, tally.sent, stamp);
+                self.stamps.push_back(stamp);
+                tally.sent += 1;
+                self.next_due_nanos += self.period_nanos;
+            }
+        } else {
+            let room = self.window - (tally.sent - tally.received).min(self.window);
+            for _ in 0..room.min(BATCH) {
+                self.messages
+                    .write(&mut self.outgoing, tally.sent, now_nanos);
+                self.stamps.push_back(now_nanos);
+                tally.sent += 1;
             }
         }
-        if filled == incoming.len() {
+    }
+
+    /// Writes what the socket takes now; whether anything moved.
+    #[inline]
+    fn write_some(&mut self, stream: &TcpStream, started: Instant) -> Result<bool, String> {
+        if self.written == self.outgoing.len() {
+            return Ok(false);
+        }
+        match stream.try_write(&self.outgoing[self.written..]) {
+            Ok(n) => {
+                self.written += n;
+                if self.written == self.outgoing.len() && self.held_up {
+                    self.held_up = false;
+                    self.held_up_until = started.elapsed().as_nanos() as u64;
+                }
+                Ok(true)
+            }
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                self.held_up = true;
+                Ok(false)
+            }
+            Err(error) => Err(format!("write: {error}")),
+        }
+    }
+
+    /// Reads what the socket has now and checks every whole echo; whether anything moved.
+    #[inline]
+    fn read_some(
+        &mut self,
+        stream: &TcpStream,
+        started: Instant,
+        tally: &mut Tally,
+    ) -> Result<bool, String> {
+        if self.filled == self.incoming.len() {
             // Only a frame not yet whole fills the buffer; wire.rs refuses frames over
             // MAX_FRAME_BYTES at their header, so this stops at one such frame.
-            if incoming.len() >= MAX_READ_BUFFER_BYTES {
+            if self.incoming.len() >= MAX_READ_BUFFER_BYTES {
                 return Err(format!(
                     "the server's frame does not fit the bench's {} MiB read buffer",
                     MAX_READ_BUFFER_BYTES >> 20
                 ));
             }
-            incoming.resize((incoming.len() * 2).min(MAX_READ_BUFFER_BYTES), 0);
+            let grown = (self.incoming.len() * 2).min(MAX_READ_BUFFER_BYTES);
+            self.incoming.resize(grown, 0);
         }
-        match stream.try_read(&mut incoming[filled..]) {
-            Ok(0) => return Err("the server closed the connection".into()),
+        match stream.try_read(&mut self.incoming[self.filled..]) {
+            Ok(0) => Err("the server closed the connection".into()),
             Ok(n) => {
-                let drained = filled + n < incoming.len();
-                filled += n;
-                moved = true;
+                let drained = self.filled + n < self.incoming.len();
+                self.filled += n;
                 if drained {
                     // A short read emptied the socket: say so to tokio, or the next try_read
                     // would spend a syscall to learn it (a third of ping-pong's syscalls).
@@ -259,37 +319,42 @@ async fn run(
                         Err::<(), _>(io::ErrorKind::WouldBlock.into())
                     });
                 }
-                let arrived = started.elapsed().as_nanos() as u64;
-                let used = check_echoes(
-                    &incoming[..filled],
-                    &mut messages,
-                    arrived,
-                    &mut stamps,
-                    tally,
-                )?;
-                incoming.copy_within(used..filled, 0);
-                filled -= used;
+                self.check(started.elapsed().as_nanos() as u64, tally)?;
+                Ok(true)
             }
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-            Err(error) => return Err(format!("read: {error}")),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(error) => Err(format!("read: {error}")),
         }
-        if moved {
-            continue;
-        }
+    }
 
-        // Neither side could move: wait for the socket, the next message due, or the end.
-        let wake_at = if !sending {
-            drained_by
-        } else if plan.mode == Mode::Rate {
-            (started + std::time::Duration::from_nanos(next_due_nanos)).min(deadline)
-        } else {
-            deadline
-        };
+    /// Checks every whole echo in what arrived, `arrived` nanoseconds into the run.
+    #[inline]
+    fn check(&mut self, arrived: u64, tally: &mut Tally) -> Result<(), String> {
+        let filled = self.filled;
+        let used = check_echoes(
+            &self.incoming[..filled],
+            &mut self.messages,
+            arrived,
+            &mut self.stamps,
+            tally,
+        )?;
+        self.incoming.copy_within(used..filled, 0);
+        self.filled -= used;
+        Ok(())
+    }
+
+    /// Waits for the socket (to read, or to write the rest of a batch) or until `wake_at`.
+    async fn wait(
+        &self,
+        stream: &TcpStream,
+        mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
+        wake_at: Instant,
+    ) -> Result<(), String> {
         let wake_at = tokio::time::Instant::from_std(wake_at);
         if timer.deadline() != wake_at {
             timer.as_mut().reset(wake_at);
         }
-        let interest = if written < outgoing.len() {
+        let interest = if self.written < self.outgoing.len() {
             Interest::READABLE | Interest::WRITABLE
         } else {
             Interest::READABLE
@@ -300,6 +365,7 @@ async fn run(
             }
             () = &mut timer => {}
         }
+        Ok(())
     }
 }
 
