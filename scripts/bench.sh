@@ -20,7 +20,7 @@
 # Options (any subcommand): --only a,b (servers by name; `uws` only when named), --rounds N,
 # --duration 5s, --modes idle,ping-pong,flood,rate, --idle N (connections held; the fd limit
 # is 20,000), --sizes 256,4096 (compressed). The flags --smoke, --soak D and --compressed of
-# earlier sessions still work.
+# earlier sessions still work. BENCH_SERVERS=FILE reads another roster.
 #
 # Every server writes its stdout and stderr to a real file, target/bench/logs/NAME.log, as a
 # deployment does (truncated before each run so the disk does not fill); none to /dev/null.
@@ -63,6 +63,9 @@ if [ "$command" = smoke ]; then
 fi
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds takes a whole number of rounds, 1 or more (got $rounds)"
 
+# Another roster with BENCH_SERVERS=FILE (e.g. a backend built from an older commit beside
+# today's, to measure a change in turns).
+servers_file=${BENCH_SERVERS:-bench/servers.tsv}
 # The roster for SET: "name port kind via sets command..." from bench/servers.tsv, with the
 # port put into the command; --only picks by name (and is the only way to an optional one).
 roster() {
@@ -76,14 +79,14 @@ roster() {
     esac
     [ -z "$only" ] || [[ ",$only," == *",$name,"* ]] || continue
     echo "$name $port $kind $via $sets ${rest//\{port\}/$port}"
-  done < bench/servers.tsv
+  done < "$servers_file"
 }
 case $command in
   compressed) servers=$(roster compressed) ;;
   soak) servers=$(only=backend roster main) ;;
   *) servers=$(roster main) ;;
 esac
-[ -n "$servers" ] || die "no server in bench/servers.tsv matches --only $only"
+[ -n "$servers" ] || die "no server in $servers_file matches --only $only"
 wanted() { grep -q "^$1 " <<< "$servers"; }
 ulimit -n "$(ulimit -Hn)"
 pin_server="taskset -c 0"; pin_load="taskset -c 1"
