@@ -1,13 +1,12 @@
 //! [`Guarded`]: a socket that closes itself when its connection's [`Slot`] says time is up or
 //! that it was chosen to make room, while the connection is plain HTTP (or a TLS handshake).
 //!
-//! The deadline is checked wherever the connection's task touches the socket, and a timer is
-//! armed for it with the same waker, so a connection that is silent (its task parked on a read)
-//! is woken and closed on time. Once the connection is upgraded the wrapper lets go of its slot
-//! and timer: a WebSocket pays one branch per read and write, and 8 bytes.
+//! The registry's sweeper marks a connection whose deadline passed and wakes its task (the
+//! waker registered here on every poll), so a silent connection parked on a read is closed on
+//! time with no timer of its own. Once the connection is upgraded the wrapper lets go of its
+//! slot: a WebSocket pays one branch per read and write, and 8 bytes.
 
 use std::{
-    future::Future,
     io,
     pin::Pin,
     sync::Arc,
@@ -15,21 +14,13 @@ use std::{
 };
 
 use actix_codec::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::{sleep_until, Instant, Sleep};
 
 use super::registry::{Closed, Phase, Slot};
 
-/// A socket and, until its connection is upgraded, the watch over its deadlines.
+/// A socket and, until its connection is upgraded, its slot among plain HTTP connections.
 pub struct Guarded<T> {
     io: T,
-    watch: Option<Box<Watch>>,
-}
-
-struct Watch {
-    slot: Arc<Slot>,
-    timer: Pin<Box<Sleep>>,
-    /// The deadline the timer is set for, as the slot counts it.
-    armed_ms: u64,
+    slot: Option<Arc<Slot>>,
 }
 
 /// Gives the slot of a guarded socket, under whatever wraps it (TLS).
@@ -39,7 +30,7 @@ pub trait Watched {
 
 impl<T> Watched for Guarded<T> {
     fn slot(&self) -> Option<Arc<Slot>> {
-        self.watch.as_ref().map(|watch| Arc::clone(&watch.slot))
+        self.slot.clone()
     }
 }
 
@@ -51,55 +42,44 @@ impl<T> Watched for tokio_rustls::server::TlsStream<Guarded<T>> {
 
 impl<T> Guarded<T> {
     pub fn new(io: T, slot: Arc<Slot>) -> Self {
-        let armed_ms = slot.deadline_ms();
-        let timer = Box::pin(sleep_until(Instant::from_std(slot.deadline())));
         Guarded {
             io,
-            watch: Some(Box::new(Watch {
-                slot,
-                timer,
-                armed_ms,
-            })),
+            slot: Some(slot),
         }
     }
 
-    /// Closes the connection (an error for whoever drives it) if its time is up or it was
-    /// chosen to make room; arms the timer for its deadline otherwise.
+    /// Closes the connection (an error for whoever drives it) if the registry said so: its
+    /// deadline passed (the sweeper, [`super::registry::SWEEP_EVERY`]) or it was chosen to make
+    /// room. Registers the task's waker so that it is told while it waits on the socket.
+    #[inline]
     fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        let Some(watch) = self.watch.as_mut() else {
+        let Some(slot) = self.slot.as_ref() else {
             return Ok(());
         };
-        let slot = &watch.slot;
         if slot.phase() == Phase::Upgraded {
-            self.watch = None;
+            self.slot = None;
             return Ok(());
         }
         slot.waker().register(cx.waker());
-        if slot.is_evicted() {
-            return Err(io::Error::new(
+        let Some(why) = slot.closing() else {
+            return Ok(());
+        };
+        let (kind, what) = match why {
+            Closed::MadeRoom => (
                 io::ErrorKind::ConnectionAborted,
                 "closed to make room for a new connection (--max-http-connections)",
-            ));
-        }
-        let deadline_ms = slot.deadline_ms();
-        if deadline_ms != watch.armed_ms {
-            watch.armed_ms = deadline_ms;
-            let deadline = Instant::from_std(slot.deadline());
-            watch.timer.as_mut().reset(deadline);
-        }
-        if watch.timer.as_mut().poll(cx).is_ready() {
-            let why = slot.timeout_reason();
-            slot.count_closed(why);
-            let what = match why {
-                Closed::Idle => "idle longer than --keep-alive",
-                Closed::SlowRequest => "request took longer than --request-timeout",
-                Closed::SlowHead | Closed::MadeRoom => {
-                    "request head took longer than --handshake-timeout"
-                }
-            };
-            return Err(io::Error::new(io::ErrorKind::TimedOut, what));
-        }
-        Ok(())
+            ),
+            Closed::Idle => (io::ErrorKind::TimedOut, "idle longer than --keep-alive"),
+            Closed::SlowRequest => (
+                io::ErrorKind::TimedOut,
+                "request took longer than --request-timeout",
+            ),
+            Closed::SlowHead => (
+                io::ErrorKind::TimedOut,
+                "request head took longer than --handshake-timeout",
+            ),
+        };
+        Err(io::Error::new(kind, what))
     }
 }
 
@@ -113,9 +93,9 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
         this.check(cx)?;
         let before = buf.filled().len();
         let read = Pin::new(&mut this.io).poll_read(cx, buf);
-        if let (Poll::Ready(Ok(())), Some(watch)) = (&read, &this.watch) {
+        if let (Poll::Ready(Ok(())), Some(slot)) = (&read, &this.slot) {
             if buf.filled().len() > before {
-                watch.slot.bytes_arrived();
+                slot.bytes_arrived();
             }
         }
         read

@@ -46,6 +46,7 @@ pub struct HttpCounters {
 
 /// Why the server closed a plain HTTP connection, as the `reason` label says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Closed {
     /// It waited longer than `--keep-alive` for its next request.
     Idle,
@@ -58,6 +59,15 @@ pub enum Closed {
 }
 
 impl Closed {
+    fn from_u8(value: u8) -> Closed {
+        match value {
+            0 => Closed::Idle,
+            1 => Closed::SlowHead,
+            2 => Closed::SlowRequest,
+            _ => Closed::MadeRoom,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Closed::Idle => "keep_alive_timeout",
@@ -102,8 +112,9 @@ pub struct Slot {
 }
 
 /// What the registry knows of a connection. Every field is written by the connection's own
-/// task, except `evicted`, set by whichever thread needs room. (Kept apart from [`Slot`], whose
-/// drop takes the registry's lock: the registry may drop its references while holding it.)
+/// task, except `closing`, set by whichever thread needs room or by the sweeper. (Kept apart
+/// from [`Slot`], whose drop takes the registry's lock: the registry may drop its references
+/// while holding it.)
 #[derive(Debug)]
 struct SlotState {
     id: u64,
@@ -114,8 +125,9 @@ struct SlotState {
     deadline_ms: AtomicU64,
     /// Bytes arrived while a request was being answered (a pipelined head, a body).
     read_in_request: AtomicBool,
-    evicted: AtomicBool,
-    /// Wakes the connection's task when it is evicted.
+    /// 0 while open; else 1 + the [`Closed`] reason the server closes it for.
+    closing: AtomicU8,
+    /// Wakes the connection's task when it is to close.
     waker: AtomicWaker,
 }
 
@@ -124,8 +136,27 @@ impl SlotState {
         Phase::from_u8(self.phase.load(Ordering::Relaxed))
     }
 
+    fn closing(&self) -> Option<Closed> {
+        match self.closing.load(Ordering::Acquire) {
+            0 => None,
+            n => Some(Closed::from_u8(n - 1)),
+        }
+    }
+
     fn is_evicted(&self) -> bool {
-        self.evicted.load(Ordering::Acquire)
+        self.closing() == Some(Closed::MadeRoom)
+    }
+
+    /// Tells the connection to close for `why`, once: false if it already was told.
+    fn close_for(&self, why: Closed) -> bool {
+        let told = self
+            .closing
+            .compare_exchange(0, why as u8 + 1, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if told {
+            self.waker.wake();
+        }
+        told
     }
 }
 
@@ -138,18 +169,13 @@ impl Slot {
         self.state.is_evicted()
     }
 
+    /// Why the server is closing this connection, if it is.
+    pub fn closing(&self) -> Option<Closed> {
+        self.state.closing()
+    }
+
     pub(super) fn waker(&self) -> &AtomicWaker {
         &self.state.waker
-    }
-
-    /// The instant the connection must have moved on by.
-    pub fn deadline(&self) -> Instant {
-        self.registry
-            .instant(self.state.deadline_ms.load(Ordering::Relaxed))
-    }
-
-    pub(super) fn deadline_ms(&self) -> u64 {
-        self.state.deadline_ms.load(Ordering::Relaxed)
     }
 
     pub fn registry(&self) -> &HttpConnections {
@@ -208,20 +234,6 @@ impl Slot {
             .store(Phase::Upgraded as u8, Ordering::Relaxed);
         self.registry.remove(self.state.id);
     }
-
-    /// Why the deadline closes the connection in its current phase.
-    pub fn timeout_reason(&self) -> Closed {
-        match self.phase() {
-            Phase::Idle => Closed::Idle,
-            Phase::Head | Phase::Upgraded => Closed::SlowHead,
-            Phase::Request => Closed::SlowRequest,
-        }
-    }
-
-    /// Counts the connection as closed by the server for `why`.
-    pub fn count_closed(&self, why: Closed) {
-        self.registry.count_closed(why);
-    }
 }
 
 impl Drop for Slot {
@@ -256,13 +268,41 @@ fn millis(duration: Duration) -> u64 {
 
 impl HttpConnections {
     pub fn new(max: usize, timeouts: HttpTimeouts, counters: HttpCounters) -> Arc<Self> {
-        Arc::new(HttpConnections {
+        let registry = Arc::new(HttpConnections {
             max: max.max(1),
             timeouts,
             epoch: Instant::now(),
             counters,
             slots: Mutex::new(Slots::default()),
-        })
+        });
+        let weak = Arc::downgrade(&registry);
+        let spawned = std::thread::Builder::new()
+            .name("http-deadlines".into())
+            .spawn(move || sweep_until_gone(&weak));
+        if let Err(error) = spawned {
+            tracing::warn!("no thread for HTTP deadlines ({error}): slow requests are not closed");
+        }
+        registry
+    }
+
+    /// Tells every connection whose deadline has passed to close, and counts why.
+    pub fn sweep(&self) {
+        let now = self.now_ms();
+        let slots = self.lock();
+        for slot in slots.by_id.values() {
+            let phase = slot.phase();
+            if phase == Phase::Upgraded || slot.deadline_ms.load(Ordering::Relaxed) > now {
+                continue;
+            }
+            let why = match phase {
+                Phase::Idle => Closed::Idle,
+                Phase::Head | Phase::Upgraded => Closed::SlowHead,
+                Phase::Request => Closed::SlowRequest,
+            };
+            if slot.close_for(why) {
+                self.count_closed(why);
+            }
+        }
     }
 
     pub fn max(&self) -> usize {
@@ -286,10 +326,6 @@ impl HttpConnections {
         millis(self.epoch.elapsed())
     }
 
-    fn instant(&self, ms: u64) -> Instant {
-        self.epoch + Duration::from_millis(ms)
-    }
-
     /// A place for a new connection, made by closing the one that waited longest if need be.
     pub fn admit(self: &Arc<Self>) -> Result<Arc<Slot>, Full> {
         let now = self.now_ms();
@@ -301,9 +337,9 @@ impl HttpConnections {
                 return Err(Full);
             };
             slots.by_id.remove(&victim.id);
-            victim.evicted.store(true, Ordering::Release);
-            victim.waker.wake();
-            self.count_closed(Closed::MadeRoom);
+            if victim.close_for(Closed::MadeRoom) {
+                self.count_closed(Closed::MadeRoom);
+            }
         }
         slots.next_id += 1;
         let state = Arc::new(SlotState {
@@ -313,7 +349,7 @@ impl HttpConnections {
             // The first head (and the TLS handshake before it) is timed from the accept.
             deadline_ms: AtomicU64::new(now.saturating_add(millis(self.timeouts.head))),
             read_in_request: AtomicBool::new(false),
-            evicted: AtomicBool::new(false),
+            closing: AtomicU8::new(0),
             waker: AtomicWaker::new(),
         });
         // Bytes that arrive are part of the first head: no keep-alive wait before it.
@@ -362,6 +398,22 @@ impl HttpConnections {
         let mut slots = self.lock();
         if slots.by_id.remove(&id).is_some() {
             self.counters.open.set(gauge_value(slots.by_id.len()));
+        }
+    }
+}
+
+/// How often deadlines are checked: one thread for all connections instead of a timer each
+/// (a timer per connection cost memory that outlived the handshake). A deadline is met to
+/// within this.
+pub const SWEEP_EVERY: Duration = Duration::from_millis(100);
+
+/// The sweeper thread: until the registry is dropped (its server stopped).
+fn sweep_until_gone(registry: &std::sync::Weak<HttpConnections>) {
+    loop {
+        std::thread::sleep(SWEEP_EVERY);
+        match registry.upgrade() {
+            Some(registry) => registry.sweep(),
+            None => return,
         }
     }
 }
@@ -417,12 +469,39 @@ mod tests {
     }
 
     #[test]
+    fn the_sweep_closes_what_is_past_its_deadline_and_counts_why() {
+        let registry = HttpConnections::new(
+            4,
+            HttpTimeouts {
+                head: Duration::from_millis(20),
+                keep_alive: Duration::from_secs(60),
+                request: Duration::from_secs(60),
+            },
+            HttpCounters::default(),
+        );
+        let slow = registry.admit().expect("room");
+        let busy = registry.admit().expect("room");
+        busy.request_started();
+        std::thread::sleep(Duration::from_millis(40));
+        registry.sweep();
+        assert_eq!(slow.closing(), Some(Closed::SlowHead));
+        assert_eq!(busy.closing(), None, "its request has a minute");
+        registry.sweep();
+        let label = vec![("reason", "head_timeout".to_owned())];
+        assert_eq!(
+            registry.counters.closed.get_or_create(&label).get(),
+            1,
+            "counted once"
+        );
+    }
+
+    #[test]
     fn an_upgraded_connection_frees_its_place_and_deadlines_follow_the_phase() {
         let registry = registry(1);
         let slot = registry.admit().expect("room");
         assert_eq!(slot.phase(), Phase::Head);
         slot.request_started();
-        assert_eq!(slot.timeout_reason(), Closed::SlowRequest);
+        assert_eq!(slot.phase(), Phase::Request);
         slot.response_finished();
         assert_eq!(slot.phase(), Phase::Idle);
         slot.bytes_arrived();
