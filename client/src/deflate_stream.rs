@@ -495,7 +495,8 @@ fn write_frame(out: &mut Vec<u8>, first_bits: u8, mask: Option<[u8; 4]>, masked_
 mod tests {
     use super::*;
 
-    fn hostile(bytes: &[u8]) -> io::Result<()> {
+    /// A layer past its handshake, with permessage-deflate agreed.
+    fn agreed() -> DeflateStream<tokio::io::Empty> {
         let mut stream = DeflateStream::new(
             tokio::io::empty(),
             Some(crate::compression::Offer::parse("").expect("offer")),
@@ -506,6 +507,11 @@ mod tests {
             inflater: Inflater::new(15, true),
         });
         stream.read.head_done = true;
+        stream
+    }
+
+    fn hostile(bytes: &[u8]) -> io::Result<()> {
+        let mut stream = agreed();
         stream.read.raw.extend_from_slice(bytes);
         stream.process_incoming()
     }
@@ -529,16 +535,7 @@ mod tests {
 
     #[test]
     fn endless_compressed_fragments_are_refused_at_the_message_limit() {
-        let mut stream = DeflateStream::new(
-            tokio::io::empty(),
-            Some(crate::compression::Offer::parse("").expect("offer")),
-            SharedReport::default(),
-        );
-        stream.codec = Some(Codec {
-            deflater: Deflater::new(15, true, LEVEL),
-            inflater: Inflater::new(15, true),
-        });
-        stream.read.head_done = true;
+        let mut stream = agreed();
         let fragment = vec![0u8; 1 << 20];
         let mut first = Vec::new();
         write_frame(&mut first, 0x02 | RSV1, None, &fragment);
