@@ -33,7 +33,7 @@ pub const RSV1: u8 = 0x40;
 pub const RSV2: u8 = 0x20;
 pub const RSV3: u8 = 0x10;
 /// The MASK bit of the second byte.
-const MASKED: u8 = 0x80;
+pub const MASKED: u8 = 0x80;
 
 /// Largest payload of a control frame (close, ping, pong).
 pub const MAX_CONTROL_PAYLOAD_BYTES: usize = 125;

@@ -26,6 +26,8 @@ use actix_http::ws::{CloseReason, Message, OpCode, Parser, ProtocolError};
 use actix_web::web::{Buf, BytesMut};
 use actix_ws::AggregatedMessage;
 use futures_util::{Sink, Stream};
+// Longest payload of a control frame (RFC 6455 §5.5); a close frame's reason gets 2 bytes less.
+use ws_wire::MAX_CONTROL_PAYLOAD_BYTES;
 
 use crate::{
     limits::memory_budget::Charge, protocol::message_decoder::MessageDecoder,
@@ -46,9 +48,6 @@ const READ_SLICE_BYTES: usize = 64 * 1024;
 /// the echo loop waiting for its echoes to be written before it reads on, a client that never
 /// reads makes the server hold at most this plus one message.
 pub const WRITE_HIGH_WATER_BYTES: usize = 64 * 1024;
-
-/// Longest payload of a control frame (RFC 6455 §5.5); a close frame's reason gets 2 bytes less.
-const MAX_CONTROL_PAYLOAD_BYTES: usize = 125;
 
 /// A WebSocket connection after its handshake, server side.
 pub struct WsConnection<T> {

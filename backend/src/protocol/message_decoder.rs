@@ -19,7 +19,7 @@ use bytestring::ByteString;
 pub use crate::protocol::error::Refused;
 use crate::protocol::permessage_deflate::{InflateError, Inflater};
 
-use ws_wire::{announced_length, header_len};
+use ws_wire::{announced_length, header_len, OpCode, MASKED, RSV2, RSV3};
 pub use ws_wire::{MAX_HEADER_BYTES, RSV1};
 
 /// After a frame of this size or more, bytes left in the buffer are copied to one of their own.
@@ -297,7 +297,7 @@ impl MessageDecoder {
             && self
                 .buffer
                 .first()
-                .is_some_and(|&first| first & RSV1 != 0 && matches!(first & 0x0f, 1 | 2))
+                .is_some_and(|&first| first & RSV1 != 0 && OpCode::from_bits(first).is_data())
     }
 
     /// The error for a frame at the head of the buffer that is over a limit, known from its
@@ -355,9 +355,9 @@ fn utf8(bytes: Bytes) -> Result<ByteString, ProtocolError> {
 fn acceptable_header_length(bytes: &[u8], compressed: bool) -> Option<u64> {
     let (&first, &second) = (bytes.first()?, bytes.get(1)?);
     let allowed = if compressed { RSV1 } else { 0 };
-    let reserved_bits = first & 0x70 & !allowed != 0;
-    let masked = second & 0x80 != 0;
-    let known_opcode = matches!(first & 0x0f, 0 | 1 | 2 | 8 | 9 | 10);
+    let reserved_bits = first & (RSV1 | RSV2 | RSV3) & !allowed != 0;
+    let masked = second & MASKED != 0;
+    let known_opcode = !matches!(OpCode::from_bits(first), OpCode::Reserved(_));
     if reserved_bits || !masked || !known_opcode {
         return None;
     }
@@ -368,7 +368,7 @@ fn acceptable_header_length(bytes: &[u8], compressed: bool) -> Option<u64> {
 /// RSV3, or no mask): the codec's error to report, whatever else is still to come.
 fn broken_header(bytes: &[u8]) -> bool {
     match bytes {
-        [first, second, ..] => first & 0x30 != 0 || second & 0x80 == 0,
+        [first, second, ..] => first & (RSV2 | RSV3) != 0 || second & MASKED == 0,
         _ => false,
     }
 }

@@ -2,7 +2,7 @@
 //! frames (or raw bytes for a TCP echo), and the server's frames found in a read buffer, in
 //! place. No allocation per message, so the generator's CPU goes to the syscalls.
 
-use ws_wire::Header;
+use ws_wire::{Header, OpCode};
 
 use crate::payload;
 
@@ -96,27 +96,28 @@ impl Framing {
         if bytes.len() < end {
             return Ok(None);
         }
-        let (first, header) = (header.first, header.header_len);
-        let body = &bytes[header..end];
-        let (fin, opcode) = (first & 0x80 != 0, first & 0x0f);
-        if !fin || opcode == 0 {
+        let body = &bytes[header.header_len..end];
+        let (fin, opcode, compressed) = (header.fin(), header.opcode(), header.rsv1());
+        if !fin || opcode == OpCode::Continuation {
             // Some servers (gorilla) send a big echo in pieces of their write buffer.
             return Ok(Some((
                 Incoming::Fragment {
                     body,
-                    first: opcode != 0,
+                    first: opcode != OpCode::Continuation,
                     last: fin,
-                    compressed: first & 0x40 != 0,
+                    compressed,
                 },
                 end,
             )));
         }
         let incoming = match opcode {
-            0x1 | 0x2 if first & 0x40 != 0 => Incoming::Compressed(body),
-            0x1 | 0x2 => Incoming::Data(body),
-            0x9 | 0xa => Incoming::Control,
-            0x8 => Incoming::Close(body.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]]))),
-            other => return Err(format!("the server sent opcode {other:#x}")),
+            OpCode::Text | OpCode::Binary if compressed => Incoming::Compressed(body),
+            OpCode::Text | OpCode::Binary => Incoming::Data(body),
+            OpCode::Ping | OpCode::Pong => Incoming::Control,
+            OpCode::Close => {
+                Incoming::Close(body.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]])))
+            }
+            other => return Err(format!("the server sent opcode {:#x}", other.bits())),
         };
         Ok(Some((incoming, end)))
     }

@@ -178,10 +178,6 @@ impl Slot {
         &self.state.waker
     }
 
-    pub fn registry(&self) -> &HttpConnections {
-        &self.registry
-    }
-
     fn enter(&self, phase: Phase, now: u64, allowed: Duration) {
         self.state.phase.store(phase as u8, Ordering::Relaxed);
         self.state.since_ms.store(now, Ordering::Relaxed);
@@ -303,14 +299,6 @@ impl HttpConnections {
                 self.count_closed(why);
             }
         }
-    }
-
-    pub fn max(&self) -> usize {
-        self.max
-    }
-
-    pub fn timeouts(&self) -> HttpTimeouts {
-        self.timeouts
     }
 
     /// Plain HTTP connections open now.
