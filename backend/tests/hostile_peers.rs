@@ -7,25 +7,29 @@
 //! --ignored --test-threads 1 --nocapture`, which prints the figures.
 
 mod support {
+    pub mod backend_process;
     pub mod raw_client;
 }
 
 use std::{
     fs::File,
-    io::{BufRead, BufReader, Read},
+    io::Read,
     net::SocketAddr,
     os::unix::fs::OpenOptionsExt,
     path::Path,
-    process::{Child, Command, Stdio},
+    process::Command,
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
-        Arc, Mutex,
+        Arc,
     },
     thread,
     time::{Duration, Instant},
 };
 
-use support::raw_client::{http_get, RawClient, TEXT};
+use support::{
+    backend_process::{command, listening_addr, Backend},
+    raw_client::{http_get, RawClient, TEXT},
+};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -34,84 +38,6 @@ use tokio::{
 
 /// The head timeout these tests give the backend.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The backend under test; its stderr read into lines by a thread (or left to the test).
-struct Backend {
-    child: Child,
-    addr: SocketAddr,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Backend {
-    /// Starts the release backend, under `prlimit --nofile=N:N` if `fd_limit` is given, and
-    /// collects its log.
-    fn start(fd_limit: Option<u64>, args: &[&str]) -> Backend {
-        let mut child = command(fd_limit, args)
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("backend starts");
-        let stderr = child.stderr.take().expect("stderr");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let kept = Arc::clone(&lines);
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = listening_addr(&line) {
-                    let _ = tx.send(addr);
-                }
-                kept.lock().expect("lines").push(line);
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the backend logs its address");
-        Backend { child, addr, lines }
-    }
-
-    fn log(&self) -> Vec<String> {
-        self.lines.lock().expect("lines").clone()
-    }
-
-    async fn metric(&self, line_start: &str) -> f64 {
-        let text = http_get(self.addr, "/metrics").await;
-        text.lines()
-            .find_map(|line| line.strip_prefix(line_start)?.trim().parse().ok())
-            .unwrap_or(0.0)
-    }
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn command(fd_limit: Option<u64>, args: &[&str]) -> Command {
-    let binary = env!("CARGO_BIN_EXE_backend");
-    let mut command = match fd_limit {
-        Some(limit) => {
-            let mut command = Command::new("prlimit");
-            command.arg(format!("--nofile={limit}:{limit}")).arg(binary);
-            command
-        }
-        None => Command::new(binary),
-    };
-    command
-        .args(["--addr", "127.0.0.1:0", "--dist", "/nonexistent-dist"])
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    command
-}
-
-fn listening_addr(line: &str) -> Option<SocketAddr> {
-    let rest = line
-        .split("listening on http://")
-        .nth(1)
-        .or_else(|| line.split("listening on https://").nth(1))?;
-    rest.split_whitespace().next()?.parse().ok()
-}
 
 /// A GET on a fresh connection; true if a whole status line came back within a second.
 async fn answered(addr: SocketAddr, path: &str, status: &str) -> bool {
@@ -217,7 +143,7 @@ async fn slowloris(addr: SocketAddr, hold: Duration, closed: Arc<AtomicUsize>) {
 #[ignore = "release, thousands of sockets: run by the test command"]
 async fn a_keep_alive_slowloris_under_1024_descriptors_never_locks_clients_out() {
     const ATTACKERS: usize = 1_100;
-    let backend = Backend::start(Some(1024), &["--handshake-timeout", "2s", "--quiet"]);
+    let backend = Backend::start_under(Some(1024), &["--handshake-timeout", "2s", "--quiet"]);
     let addr = backend.addr;
     let stop = Arc::new(AtomicBool::new(false));
     let prober = tokio::spawn(probe_until(addr, Arc::clone(&stop)));
@@ -358,17 +284,14 @@ async fn silent_tls_connections_never_starve_real_handshakes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let client = certificate(dir.path());
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let backend = Backend::start(
-        None,
-        &[
-            "--tls-cert",
-            cert.to_str().expect("path"),
-            "--tls-key",
-            key.to_str().expect("path"),
-            "--handshake-timeout",
-            "2s",
-        ],
-    );
+    let backend = Backend::start(&[
+        "--tls-cert",
+        cert.to_str().expect("path"),
+        "--tls-key",
+        key.to_str().expect("path"),
+        "--handshake-timeout",
+        "2s",
+    ]);
     let addr = backend.addr;
     // 3,000 silent connections, then 300 more a second while the real clients connect.
     let stop = Arc::new(AtomicBool::new(false));
@@ -568,7 +491,7 @@ async fn a_stuck_log_reader_never_stops_the_echo_healthz_or_the_shutdown() {
 #[ignore = "release: run by the test command"]
 async fn peer_text_forges_no_log_line_and_a_refusal_loop_writes_a_bounded_log() {
     for format in ["text", "json"] {
-        let backend = Backend::start(None, &["--log-format", format]);
+        let backend = Backend::start(&["--log-format", format]);
         let forged = "ok\n2026-12-06T03:00:00.000000Z  INFO backend::session: connection opened \
                       peer=10.6.6.6:31337\r\x07\x01 \u{202e}desrever";
         let mut client = RawClient::connect(backend.addr).await;
@@ -598,7 +521,7 @@ async fn peer_text_forges_no_log_line_and_a_refusal_loop_writes_a_bounded_log() 
     }
 
     // A 120 KB Origin, refused in a loop for 3 s: once 1 GB of log in 10 s.
-    let backend = Backend::start(None, &["--quiet"]);
+    let backend = Backend::start(&["--quiet"]);
     let addr = backend.addr;
     let origin = format!("https://{}.example", "a".repeat(120_000));
     let request = support::raw_client::upgrade_request(addr, &format!("Origin: {origin}\r\n"));

@@ -8,23 +8,26 @@
 //! --test-threads 1 --nocapture`, which prints the figures.
 
 mod support {
+    pub mod backend_process;
     pub mod client_deflate;
     pub mod raw_client;
 }
 
 use std::{
-    io::{BufRead, BufReader},
     net::SocketAddr,
-    process::{Child, Command, Stdio},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
-        Arc, Mutex,
+        Arc,
     },
     thread,
     time::{Duration, Instant},
 };
 
-use support::{client_deflate::deflate, raw_client::*};
+use support::{
+    backend_process::{status_bytes, Backend},
+    client_deflate::deflate,
+    raw_client::*,
+};
 use tokio::{io::AsyncWriteExt, net::TcpStream, task::JoinSet};
 
 const MIB: u64 = 1024 * 1024;
@@ -41,77 +44,6 @@ const ATTACKERS: usize = 200;
 
 /// How long a fresh client may wait for its echo during an attack.
 const FRESH_ECHO_WITHIN: Duration = Duration::from_secs(1);
-
-/// The backend under test, with its stderr read by a thread.
-struct Backend {
-    child: Child,
-    addr: SocketAddr,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Backend {
-    fn start(args: &[&str]) -> Backend {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_backend"))
-            .args(["--addr", "127.0.0.1:0"])
-            .args(args)
-            .env("NO_COLOR", "1")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("backend starts");
-        let stderr = child.stderr.take().expect("stderr");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let kept = Arc::clone(&lines);
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("listening on http://").nth(1) {
-                    let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_owned());
-                }
-                kept.lock().expect("lines").push(line);
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the backend logs its address")
-            .parse()
-            .expect("an address");
-        Backend { child, addr, lines }
-    }
-
-    fn status_bytes(&self, field: &str) -> u64 {
-        status_bytes(self.child.id(), field)
-    }
-
-    async fn metric(&self, name: &str) -> f64 {
-        let text = http_get(self.addr, "/metrics").await;
-        text.lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-            .unwrap_or(0.0)
-    }
-
-    fn logged(&self, text: &str) -> usize {
-        let lines = self.lines.lock().expect("lines");
-        lines.iter().filter(|line| line.contains(text)).count()
-    }
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A line of /proc/PID/status, in bytes (`VmRSS`: resident now, `VmHWM`: the peak).
-fn status_bytes(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in {status}"));
-    kib * 1024
-}
 
 /// `echo_memory_held_bytes` from /metrics, with a blocking request (for the sampler thread).
 fn held_now(addr: SocketAddr) -> u64 {
