@@ -85,20 +85,30 @@ fn push(line: &mut String, text: &str, backslash: bool) {
     }
 }
 
-/// `text` escaped, cut to at most `max_chars` characters of the original, with its full size
-/// noted when cut: for peer-supplied values in log lines and error pages.
-pub fn escaped_cut(text: &str, max_chars: usize) -> Cow<'_, str> {
-    let cut = text.char_indices().nth(max_chars).map(|(at, _)| at);
-    let shown = &text[..cut.unwrap_or(text.len())];
-    if cut.is_none() && !may_need_escape(shown) {
+/// `text` cut to at most `max_chars` characters, with its full size noted when cut:
+/// `first 200 characters… (16777216 bytes in all)`. Not escaped.
+pub fn cut(text: &str, max_chars: usize) -> Cow<'_, str> {
+    // Never more characters than bytes: short text needs no walk through its characters.
+    if text.len() <= max_chars {
         return Cow::Borrowed(text);
     }
-    let mut line = String::with_capacity(shown.len() + 32);
-    push_escaped(&mut line, shown);
-    if cut.is_some() {
-        let _ = write!(line, "… ({} bytes in all)", text.len());
+    match text.char_indices().nth(max_chars) {
+        None => Cow::Borrowed(text),
+        Some((at, _)) => Cow::Owned(format!("{}… ({} bytes in all)", &text[..at], text.len())),
     }
-    Cow::Owned(line)
+}
+
+/// `text` cut as [`cut`] does and escaped: for peer-supplied values in log lines and error
+/// pages.
+pub fn escaped_cut(text: &str, max_chars: usize) -> Cow<'_, str> {
+    match cut(text, max_chars) {
+        Cow::Borrowed(shown) if !may_need_escape(shown) => Cow::Borrowed(shown),
+        shown => {
+            let mut line = String::with_capacity(shown.len() + 16);
+            push_escaped(&mut line, &shown);
+            Cow::Owned(line)
+        }
+    }
 }
 
 #[cfg(test)]

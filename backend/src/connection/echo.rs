@@ -271,14 +271,8 @@ fn close_reason_for(error: &ProtocolError) -> CloseReason {
 
 /// The text as it goes into a `recv:` line: cut at [`MAX_LOGGED_CHARS`] characters.
 pub fn loggable_text(text: &str) -> std::borrow::Cow<'_, str> {
-    // Never more characters than bytes: short text needs no walk through its characters.
-    if text.len() <= MAX_LOGGED_CHARS {
-        return text.into();
-    }
-    match text.char_indices().nth(MAX_LOGGED_CHARS) {
-        None => text.into(),
-        Some((cut, _)) => format!("{}… ({} bytes in all)", &text[..cut], text.len()).into(),
-    }
+    // Escaped where the line is formatted (logging/message_log.rs), not here.
+    ws_peer_text::cut(text, MAX_LOGGED_CHARS)
 }
 
 #[cfg(test)]
