@@ -1,7 +1,8 @@
 //! The page's parts: the connection bar across the top, the options, message, ticker and history
 //! panels on the left, the stats and the output log on the right.
 
-pub mod connection_panel;
+pub mod connection_bar;
+pub mod connection_options;
 pub mod history_panel;
 pub mod icon;
 pub mod log_line;
@@ -11,7 +12,8 @@ pub mod rtt_chart;
 pub mod stats_panel;
 pub mod ticker_panel;
 
-pub use connection_panel::ConnectionPanel;
+pub use connection_bar::ConnectionBar;
+pub use connection_options::ConnectionOptions;
 pub use history_panel::HistoryPanel;
 pub use message_panel::{MessagePanel, DEFAULT_MESSAGE};
 pub use output_log::OutputLog;

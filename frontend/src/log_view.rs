@@ -45,7 +45,7 @@ impl Query {
     pub fn new(filter: Filter, search: &str) -> Query {
         Query {
             filter,
-            needle: search.trim().to_lowercase(),
+            needle: to_lower_case(search.trim()),
         }
     }
 
@@ -89,7 +89,13 @@ fn contains_ignoring_case(text: &str, lower_needle: &str) -> bool {
                 .windows(needle.len())
                 .any(|window| window.eq_ignore_ascii_case(needle));
     }
-    text.to_lowercase().contains(lower_needle)
+    to_lower_case(text).contains(lower_needle)
+}
+
+/// Lower case as the browser does it: the same Unicode rules as `str::to_lowercase`, without
+/// carrying Rust's case tables in the bundle.
+fn to_lower_case(text: &str) -> String {
+    js_sys::JsString::from(text).to_lower_case().into()
 }
 
 /// `1.0 ms`-style figures would lose the sub-millisecond part; export keeps three decimals.
