@@ -6,6 +6,8 @@ use clap::Parser;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use url::Url;
 
+use crate::error::UsageError;
+
 /// WebSocket command-line tester. By default it does what gorilla/websocket's example client
 /// does: sends the current time every second and prints each echo.
 #[derive(Debug, Parser)]
@@ -187,21 +189,21 @@ fn parse_close_reason(text: &str) -> Result<String, String> {
 
 impl Args {
     /// The URL to connect to, checked: ws:// or wss:// with a host.
-    pub fn url(&self) -> Result<Url, String> {
+    pub fn url(&self) -> Result<Url, UsageError> {
         let text = match &self.url {
             Some(url) => url.clone(),
             None => format!("ws://{}/echo", self.addr),
         };
-        let url =
-            Url::parse(&text).map_err(|error| format!("`{text}` is not a valid URL: {error}"))?;
+        let url = match Url::parse(&text) {
+            Ok(url) => url,
+            Err(why) => return Err(UsageError::BadUrl { text, why }),
+        };
         if !matches!(url.scheme(), "ws" | "wss") {
-            return Err(format!(
-                "`{text}`: the scheme must be ws:// or wss://, not {}:// (try --url ws://HOST:PORT/PATH)",
-                url.scheme()
-            ));
+            let scheme = url.scheme().to_owned();
+            return Err(UsageError::WrongScheme { text, scheme });
         }
         if url.host_str().is_none_or(str::is_empty) {
-            return Err(format!("`{text}` has no host"));
+            return Err(UsageError::NoHost { text });
         }
         Ok(url)
     }
@@ -222,7 +224,10 @@ mod tests {
     }
 
     fn url_of(args: &[&str]) -> Result<String, String> {
-        parse(args)?.url().map(String::from)
+        parse(args)?
+            .url()
+            .map(String::from)
+            .map_err(|error| error.to_string())
     }
 
     #[test]

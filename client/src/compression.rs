@@ -8,6 +8,8 @@ use std::{
 
 use ws_deflate::{parse_window_bits, EXTENSION};
 
+use crate::error::UsageError;
+
 /// The parameters `--compress` offers without a value: what browsers offer.
 pub const DEFAULT_OFFER_PARAMS: &str = "client_max_window_bits";
 
@@ -22,7 +24,7 @@ pub struct Offer {
 
 impl Offer {
     /// From `--compress PARAMS` ("" for none): `; `-separated parameters of the offer.
-    pub fn parse(params: &str) -> Result<Offer, String> {
+    pub fn parse(params: &str) -> Result<Offer, UsageError> {
         let mut header = EXTENSION.to_owned();
         let mut seen: Vec<String> = Vec::new();
         for param in params.split(';').map(str::trim).filter(|p| !p.is_empty()) {
@@ -40,15 +42,10 @@ impl Offer {
                 _ => false,
             };
             if !valid {
-                return Err(format!(
-                    "--compress: `{param}` is not a permessage-deflate parameter; use \
-                     server_no_context_takeover, client_no_context_takeover, \
-                     server_max_window_bits=8..15 or client_max_window_bits[=8..15], separated \
-                     by `;`"
-                ));
+                return Err(UsageError::CompressParameter(param.to_owned()));
             }
             if seen.contains(&name) {
-                return Err(format!("--compress: `{name}` is given twice"));
+                return Err(UsageError::CompressTwice(name));
             }
             header.push_str("; ");
             header.push_str(param);
@@ -186,7 +183,7 @@ mod tests {
             "fast",
             "client_no_context_takeover; client_no_context_takeover",
         ] {
-            let error = Offer::parse(bad).expect_err(bad);
+            let error = Offer::parse(bad).expect_err(bad).to_string();
             assert!(error.starts_with("--compress"), "{error}");
         }
     }

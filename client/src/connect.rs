@@ -23,7 +23,7 @@ use crate::{
     args::Args,
     compression::{Offer, SharedReport},
     deflate_stream::DeflateStream,
-    error::{ConnectError, Failure},
+    error::{ConnectError, Failure, UsageError},
     limits::{MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, MAX_WRITE_BUFFER_BYTES},
 };
 
@@ -54,7 +54,7 @@ pub struct Dialer {
 }
 
 impl Dialer {
-    pub fn new(args: &Args, url: Url) -> Result<Dialer, String> {
+    pub fn new(args: &Args, url: Url) -> Result<Dialer, UsageError> {
         let mut headers: Vec<(String, HeaderValue)> = args
             .headers
             .iter()
@@ -62,18 +62,18 @@ impl Dialer {
             .collect();
         if !args.subprotocols.is_empty() {
             let list = HeaderValue::from_str(&args.subprotocols.join(", "))
-                .map_err(|_| "--subprotocol names must be plain text".to_owned())?;
+                .map_err(|_| UsageError::Subprotocols)?;
             headers.push(("sec-websocket-protocol".into(), list));
         }
         if let Some(origin) = &args.origin {
-            let origin = HeaderValue::from_str(origin)
-                .map_err(|_| format!("--origin `{origin}` is not a valid header value"))?;
+            let origin =
+                HeaderValue::from_str(origin).map_err(|_| UsageError::Origin(origin.clone()))?;
             headers.push(("origin".into(), origin));
         }
         let offer = args.compress.as_deref().map(Offer::parse).transpose()?;
         if let Some(offer) = &offer {
-            let value = HeaderValue::from_str(&offer.header)
-                .map_err(|_| "--compress parameters must be plain text".to_owned())?;
+            let value =
+                HeaderValue::from_str(&offer.header).map_err(|_| UsageError::CompressText)?;
             headers.push(("sec-websocket-extensions".into(), value));
         }
         let tls = (url.scheme() == "wss")
@@ -167,11 +167,11 @@ impl Dialer {
     }
 }
 
-fn tls_config(args: &Args) -> Result<ClientConfig, String> {
+fn tls_config(args: &Args) -> Result<ClientConfig, UsageError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
-        .map_err(|error| format!("TLS setup failed: {error}"))?;
+        .map_err(UsageError::TlsSetup)?;
     if args.insecure {
         return Ok(builder
             .dangerous()
@@ -184,22 +184,18 @@ fn tls_config(args: &Args) -> Result<ClientConfig, String> {
     if let Some(path) = &args.ca {
         let certs = CertificateDer::pem_file_iter(path)
             .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .map_err(|error| {
-                format!(
-                    "--ca {}: cannot read PEM certificates: {error}",
-                    path.display()
-                )
+            .map_err(|why| UsageError::CaUnreadable {
+                path: path.clone(),
+                why,
             })?;
         if certs.is_empty() {
-            return Err(format!(
-                "--ca {}: no certificate in the file",
-                path.display()
-            ));
+            return Err(UsageError::CaEmpty { path: path.clone() });
         }
         for cert in certs {
-            roots
-                .add(cert)
-                .map_err(|error| format!("--ca {}: {error}", path.display()))?;
+            roots.add(cert).map_err(|why| UsageError::CaRejected {
+                path: path.clone(),
+                why,
+            })?;
         }
     }
     Ok(builder.with_root_certificates(roots).with_no_client_auth())

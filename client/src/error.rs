@@ -1,14 +1,95 @@
-//! What can go wrong, as types: opening a connection ([`ConnectError`]) and losing one
-//! ([`Lost`]). They are formatted only where they are printed (`Display`), and what the server
+//! What can go wrong, as types: the URL and flags ([`UsageError`]), opening a connection
+//! ([`ConnectError`]) and losing one ([`Lost`]). They are formatted only where they are printed (`Display`), and what the server
 //! supplied in them (a refusal's body) is cut here and made visible by the printer.
 
-use std::{fmt, time::Duration};
+use std::{fmt, path::PathBuf, time::Duration};
 
 use tokio_tungstenite::tungstenite::{self, error::ProtocolError, http::StatusCode};
 use url::Url;
 
 /// Longest part of a refusal's body shown, in characters: a server chooses it.
 const MAX_BODY_CHARS: usize = 500;
+
+/// What is wrong with the URL or a flag that clap's own checks cannot see (exit 2).
+#[derive(Debug)]
+pub enum UsageError {
+    /// The URL does not parse.
+    BadUrl {
+        text: String,
+        why: url::ParseError,
+    },
+    /// The URL's scheme is not ws or wss.
+    WrongScheme {
+        text: String,
+        scheme: String,
+    },
+    NoHost {
+        text: String,
+    },
+    /// A `--subprotocol` cannot be a header value.
+    Subprotocols,
+    /// `--origin` cannot be a header value.
+    Origin(String),
+    /// `--compress PARAMS`: a parameter that permessage-deflate does not have.
+    CompressParameter(String),
+    /// `--compress PARAMS`: a parameter given twice.
+    CompressTwice(String),
+    /// `--compress PARAMS` cannot be a header value.
+    CompressText,
+    /// rustls refused to set up (no usable protocol version).
+    TlsSetup(rustls::Error),
+    /// `--ca FILE` could not be read as PEM certificates.
+    CaUnreadable {
+        path: PathBuf,
+        why: rustls_pki_types::pem::Error,
+    },
+    /// `--ca FILE` holds no certificate.
+    CaEmpty {
+        path: PathBuf,
+    },
+    /// A certificate in `--ca FILE` was refused as a root.
+    CaRejected {
+        path: PathBuf,
+        why: rustls::Error,
+    },
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UsageError::BadUrl { text, why } => write!(f, "`{text}` is not a valid URL: {why}"),
+            UsageError::WrongScheme { text, scheme } => write!(
+                f,
+                "`{text}`: the scheme must be ws:// or wss://, not {scheme}:// (try --url ws://HOST:PORT/PATH)"
+            ),
+            UsageError::NoHost { text } => write!(f, "`{text}` has no host"),
+            UsageError::Subprotocols => f.write_str("--subprotocol names must be plain text"),
+            UsageError::Origin(origin) => {
+                write!(f, "--origin `{origin}` is not a valid header value")
+            }
+            UsageError::CompressParameter(param) => write!(
+                f,
+                "--compress: `{param}` is not a permessage-deflate parameter; use \
+                 server_no_context_takeover, client_no_context_takeover, \
+                 server_max_window_bits=8..15 or client_max_window_bits[=8..15], separated by `;`"
+            ),
+            UsageError::CompressTwice(name) => write!(f, "--compress: `{name}` is given twice"),
+            UsageError::CompressText => f.write_str("--compress parameters must be plain text"),
+            UsageError::TlsSetup(why) => write!(f, "TLS setup failed: {why}"),
+            UsageError::CaUnreadable { path, why } => write!(
+                f,
+                "--ca {}: cannot read PEM certificates: {why}",
+                path.display()
+            ),
+            UsageError::CaEmpty { path } => {
+                write!(f, "--ca {}: no certificate in the file", path.display())
+            }
+            UsageError::CaRejected { path, why } => write!(f, "--ca {}: {why}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// Why a connection could not be opened.
 #[derive(Debug)]

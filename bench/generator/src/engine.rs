@@ -6,103 +6,18 @@
 use std::{collections::VecDeque, io, time::Instant};
 
 use tokio::{io::Interest, net::TcpStream, time::sleep_until};
-use ws_deflate::Inflater;
 
 use crate::{
-    load::Opened,
-    load::{Mode, Plan, Tally, DRAIN, TIMER_SLACK},
-    payload,
+    load::{Mode, Opened, Plan, Tally, DRAIN, TIMER_SLACK},
+    messages::Messages,
     wire::{Framing, Incoming, MAX_FRAME_BYTES},
 };
-
-/// Frames messages and checks echoes: self-describing messages (sequence number and send time),
-/// or with `--compress` the corpus's precompressed variants, echoes inflated where they came
-/// compressed.
-struct Messages<'p> {
-    framing: Framing,
-    plan: &'p Plan,
-    inflate: Option<(Inflater, Vec<u8>)>,
-    /// A fragmented echo being joined, and whether it came compressed.
-    joined: Vec<u8>,
-    joined_compressed: bool,
-}
-
-impl<'p> Messages<'p> {
-    fn new(framing: Framing, plan: &'p Plan) -> Self {
-        let inflate = plan
-            .corpus
-            .as_ref()
-            .map(|corpus| (corpus.inflater(), Vec::new()));
-        Messages {
-            framing,
-            plan,
-            inflate,
-            joined: Vec::new(),
-            joined_compressed: false,
-        }
-    }
-
-    /// Adds a fragment of an echo; the whole echo (and whether it is compressed) with the last.
-    /// Fragments past [`MAX_FRAME_BYTES`] in all are an error: a server sending endless
-    /// fragments must not grow the bench without bound.
-    fn join(&mut self, frame: &Incoming<'_>) -> Result<Option<(Vec<u8>, bool)>, String> {
-        let Incoming::Fragment {
-            body,
-            first,
-            last,
-            compressed,
-        } = *frame
-        else {
-            return Ok(None);
-        };
-        if first {
-            self.joined.clear();
-            self.joined_compressed = compressed;
-        }
-        if self.joined.len() + body.len() > MAX_FRAME_BYTES {
-            return Err(format!(
-                "the server's fragmented message passed {} MiB",
-                MAX_FRAME_BYTES >> 20
-            ));
-        }
-        self.joined.extend_from_slice(body);
-        Ok(last.then(|| (std::mem::take(&mut self.joined), self.joined_compressed)))
-    }
-
-    /// Appends message `seq`, stamped `sent_nanos` (the corpus's carry no stamp: their send
-    /// times are kept beside them and echoes come back in order).
-    fn write(&self, out: &mut Vec<u8>, seq: u64, sent_nanos: u64) {
-        match &self.plan.corpus {
-            Some(corpus) => out.extend_from_slice(corpus.frame(seq)),
-            None => self
-                .framing
-                .write(out, seq, sent_nanos, self.plan.size, self.plan.text),
-        }
-    }
-
-    /// Checks that `echo` is message `seq`, sent at `sent_nanos`.
-    fn check(
-        &mut self,
-        echo: &[u8],
-        compressed: bool,
-        seq: u64,
-        sent_nanos: u64,
-    ) -> Result<(), String> {
-        match (&self.plan.corpus, &mut self.inflate) {
-            (Some(corpus), Some((inflater, scratch))) => {
-                corpus.check(echo, compressed, seq, inflater, scratch)
-            }
-            _ if compressed => Err("a compressed echo, though no compression was offered".into()),
-            _ => payload::verify(echo, seq, sent_nanos, self.plan.size, self.plan.text),
-        }
-    }
-}
 
 /// Most messages framed into one write.
 const BATCH: u64 = 256;
 
 /// The read buffer; a frame bigger than this grows it.
-const READ_BUFFER_BYTES: usize = 64 * 1024;
+pub(crate) const READ_BUFFER_BYTES: usize = 64 * 1024;
 
 /// The read buffer grows to hold a frame not yet whole, up to one of the largest frames taken.
 const MAX_READ_BUFFER_BYTES: usize = (MAX_FRAME_BYTES + 16).next_power_of_two();
@@ -369,117 +284,6 @@ impl<'p> Connection<'p> {
     }
 }
 
-/// Idle mode: holds every connection for the duration; each second, one message on a few of
-/// them must still come back, byte for byte.
-pub async fn hold(opened: Vec<Opened>, framing: Framing, plan: &Plan, started: Instant) -> Tally {
-    const SAMPLE: usize = 10;
-    let mut tally = Tally::new();
-    let mut streams = Vec::with_capacity(opened.len());
-    for (index, Opened { stream, early, .. }) in opened.into_iter().enumerate() {
-        if early.is_empty() {
-            streams.push(stream);
-        } else {
-            // Idle mode reads each sampled echo on its own: it cannot place unasked bytes.
-            tally.error(format!(
-                "connection {index}: the server sent {} bytes before any message",
-                early.len()
-            ));
-        }
-    }
-    let mut turn = 0usize;
-    let mut outgoing = Vec::new();
-    let mut incoming = vec![0u8; READ_BUFFER_BYTES.max(plan.size + 16)];
-    // One per connection: with context takeover each connection's echoes are one stream.
-    let mut messages: Vec<Messages> = streams
-        .iter()
-        .map(|_| Messages::new(framing, plan))
-        .collect();
-    if plan.corpus.is_some() {
-        // One message on every connection first, so that each holds whatever compression state
-        // the server keeps between messages while it idles.
-        for (index, (stream, messages)) in streams.iter_mut().zip(&mut messages).enumerate() {
-            let (seq, sent) = (tally.sent, started.elapsed().as_nanos() as u64);
-            outgoing.clear();
-            messages.write(&mut outgoing, seq, sent);
-            tally.sent += 1;
-            let round_trip = echo_one(stream, &outgoing, &mut incoming, messages, seq, sent);
-            match tokio::time::timeout(DRAIN, round_trip).await {
-                Ok(Ok(())) => tally.record(started.elapsed().as_nanos() as u64, sent),
-                Ok(Err(error)) => tally.error(format!("connection {index}: {error}")),
-                Err(_) => tally.error(format!("connection {index} did not echo in {DRAIN:?}")),
-            }
-        }
-    }
-    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
-    while started.elapsed() < plan.duration && !streams.is_empty() {
-        ticks.tick().await;
-        for _ in 0..SAMPLE.min(streams.len()) {
-            turn = (turn + 7919) % streams.len();
-            let sent = started.elapsed().as_nanos() as u64;
-            let seq = tally.sent;
-            outgoing.clear();
-            messages[turn].write(&mut outgoing, seq, sent);
-            tally.sent += 1;
-            let round_trip = echo_one(
-                &mut streams[turn],
-                &outgoing,
-                &mut incoming,
-                &mut messages[turn],
-                seq,
-                sent,
-            );
-            match tokio::time::timeout(DRAIN, round_trip).await {
-                Ok(Ok(())) => tally.record(started.elapsed().as_nanos() as u64, sent),
-                Ok(Err(error)) => tally.error(format!("connection {turn}: {error}")),
-                Err(_) => tally.error(format!("connection {turn} did not echo in {DRAIN:?}")),
-            }
-        }
-    }
-    tally
-}
-
-/// Writes one framed message and reads until its echo, which must be message `seq`.
-async fn echo_one(
-    stream: &mut TcpStream,
-    message: &[u8],
-    incoming: &mut [u8],
-    messages: &mut Messages<'_>,
-    seq: u64,
-    sent: u64,
-) -> Result<(), String> {
-    let (framing, size) = (messages.framing, messages.plan.size);
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream
-        .write_all(message)
-        .await
-        .map_err(|e| format!("write: {e}"))?;
-    let mut filled = 0;
-    loop {
-        let mut used = 0;
-        while let Some((frame, len)) = framing.next(&incoming[used..filled], size)? {
-            used += len;
-            match frame {
-                Incoming::Data(echo) => return messages.check(echo, false, seq, sent),
-                Incoming::Compressed(echo) => return messages.check(echo, true, seq, sent),
-                Incoming::Fragment { .. } => {
-                    if let Some((echo, compressed)) = messages.join(&frame)? {
-                        return messages.check(&echo, compressed, seq, sent);
-                    }
-                }
-                Incoming::Control => {}
-                Incoming::Close(code) => return Err(format!("the server closed with {code:?}")),
-            }
-        }
-        incoming.copy_within(used..filled, 0);
-        filled -= used;
-        match stream.read(&mut incoming[filled..]).await {
-            Ok(0) => return Err("the server closed the connection".into()),
-            Ok(n) => filled += n,
-            Err(error) => return Err(format!("read: {error}")),
-        }
-    }
-}
-
 /// Checks every whole echo in `bytes` against the next message expected; returns the bytes used.
 fn check_echoes(
     bytes: &[u8],
@@ -521,9 +325,12 @@ fn check_echoes(
     Ok(used)
 }
 
+// The idle mode's tests are here too: they share the raw servers below.
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
+
+    use crate::idle::hold;
 
     use tokio::{
         io::{AsyncReadExt, AsyncWriteExt},

@@ -16,7 +16,7 @@ use std::{
 };
 
 use bench::{
-    compressed, engine,
+    compressed, engine, idle,
     load::{self, Mode, Plan, Tally},
     payload, wire,
 };
@@ -181,7 +181,7 @@ async fn connect_all(target: &load::Target, args: &Args) -> (Vec<load::Opened>, 
 async fn run_load(streams: Vec<load::Opened>, framing: wire::Framing, plan: &Arc<Plan>) -> Tally {
     let started = Instant::now();
     if plan.mode == Mode::Idle {
-        return engine::hold(streams, framing, plan, started).await;
+        return idle::hold(streams, framing, plan, started).await;
     }
     let count = streams.len() as f64;
     let tasks: Vec<_> = streams
