@@ -210,6 +210,19 @@ pub struct Config {
           value_name = "BYTES")]
     pub deflate_threshold: usize,
 
+    /// Let clients ask for faults in the /echo URL's query (delay=, close_after=, reset_after=,
+    /// push_every=, pongs=off, fragment=, refuse=, subprotocol=, compression=off,
+    /// hello=request; see the README). Off: those parameters are ignored.
+    #[arg(long, env = "ECHO_FIXTURE", value_enum, default_value_t = Switch::On,
+          value_name = "on|off")]
+    pub fixture: Switch,
+
+    /// This instance's name, sent as X-Served-By on every HTTP response (the 101 too) and shown
+    /// by /request and hello=request: which backend answered behind a load balancer. Default:
+    /// the host name.
+    #[arg(long, env = "ECHO_INSTANCE_NAME", value_name = "NAME", value_parser = parse_instance_name)]
+    pub instance_name: Option<String>,
+
     /// On SIGINT/SIGTERM, how long connections get to answer the close before the server exits.
     #[arg(long, env = "ECHO_SHUTDOWN_GRACE", default_value = "5s", value_name = "DURATION",
           value_parser = parse_duration)]
@@ -238,6 +251,33 @@ fn parse_window_bits(text: &str) -> Result<u8, String> {
              bytes) to {MAX_WINDOW_BITS} (32 KiB)"
         )),
     }
+}
+
+/// Longest instance name.
+const MAX_INSTANCE_NAME_BYTES: usize = 128;
+
+/// Printable ASCII without spaces at the ends: it goes into a header as is.
+fn parse_instance_name(text: &str) -> Result<String, String> {
+    if text.is_empty()
+        || text.len() > MAX_INSTANCE_NAME_BYTES
+        || text.trim() != text
+        || !text.bytes().all(|b| (0x20..0x7f).contains(&b))
+    {
+        return Err(format!(
+            "`{}` cannot be sent as a header: use 1 to {MAX_INSTANCE_NAME_BYTES} printable \
+             ASCII characters, e.g. backend-1",
+            text.escape_debug()
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// The host name, or `ws-echo` if it cannot be read or sent as a header.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .and_then(|name| parse_instance_name(name.trim()).ok())
+        .unwrap_or_else(|| "ws-echo".to_owned())
 }
 
 fn parse_positive(text: &str) -> Result<usize, String> {
@@ -277,6 +317,11 @@ fn parse_origin(text: &str) -> Result<String, String> {
 }
 
 impl Config {
+    /// `--instance-name`, or the host name.
+    pub fn instance_name(&self) -> String {
+        self.instance_name.clone().unwrap_or_else(host_name)
+    }
+
     /// `--memory-budget`, or its default for the message limit.
     pub fn memory_budget(&self) -> usize {
         self.memory_budget
@@ -316,6 +361,8 @@ impl Config {
     pub fn listening_on(addr: impl Into<String>) -> Self {
         Config {
             addr: addr.into(),
+            fixture: Switch::On,
+            instance_name: None,
             dist: default_dist(),
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,

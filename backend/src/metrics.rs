@@ -48,6 +48,10 @@ pub enum Rejection {
     Capacity,
     ShuttingDown,
     BadHandshake,
+    /// A fault parameter in the URL with a value it does not take.
+    BadFixtureParameter,
+    /// `refuse=STATUS` in the URL.
+    AskedToRefuse,
 }
 
 impl Rejection {
@@ -57,6 +61,8 @@ impl Rejection {
             Rejection::Capacity => "capacity",
             Rejection::ShuttingDown => "shutting_down",
             Rejection::BadHandshake => "bad_handshake",
+            Rejection::BadFixtureParameter => "bad_fixture_parameter",
+            Rejection::AskedToRefuse => "refuse_asked",
         }
     }
 }
@@ -193,6 +199,7 @@ pub struct Metrics {
     http: HttpCounters,
     deflate: DeflateCounters,
     deflate_connections: Counter,
+    fixture: Family<Labels, Counter>,
 }
 
 fn flow_index(incoming: bool, kind: Kind) -> usize {
@@ -256,7 +263,14 @@ impl Metrics {
             "WebSocket connections that agreed permessage-deflate",
             Counter::default(),
         );
+        let fixture = registered(
+            r,
+            "fixture_connections",
+            "Upgrades that asked for a fault in the URL, by fault (one count per fault used)",
+            Family::default(),
+        );
         Arc::new(Metrics {
+            fixture,
             registry,
             open,
             opened,
@@ -292,6 +306,15 @@ impl Metrics {
         self.rejected
             .get_or_create(&vec![("reason", why.label().to_owned())])
             .inc();
+    }
+
+    /// Counts an upgrade that asked for these faults (their names are ours, a bounded set).
+    pub fn fixture_used(&self, faults: &[&'static str]) {
+        for fault in faults {
+            self.fixture
+                .get_or_create(&vec![("fault", (*fault).to_owned())])
+                .inc();
+        }
     }
 
     pub fn handshake_took(&self, took: Duration) {

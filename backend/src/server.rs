@@ -18,7 +18,7 @@ use actix_http::{error::DispatchError, Extensions, HttpService, KeepAlive, Proto
 use actix_service::{fn_service, map_config, ServiceFactoryExt};
 use actix_web::{
     dev::{AppConfig, Server, ServerHandle},
-    middleware::from_fn,
+    middleware::{from_fn, DefaultHeaders},
     web, App,
 };
 use socket2::{Domain, Socket, Type};
@@ -26,10 +26,12 @@ use tokio::net::TcpStream;
 use tokio_rustls::{server::TlsStream, TlsAcceptor};
 
 use crate::{
-    connection::echo::Liveness, connection::ws_connection::Limits, handshake::origin::OriginPolicy,
-    handshake::settings::EchoSettings, handshake::settings::ECHO_PATH,
-    handshake::upgrade::upgrade_service, http::bundle, http::routes::healthz,
-    http::routes::metrics_route, http::routes::not_an_upgrade, http::routes::wrong_method,
+    config::Switch, connection::echo::Liveness, connection::ws_connection::Limits,
+    handshake::origin::OriginPolicy, handshake::request_info::TlsInfo,
+    handshake::request_info::SERVED_BY, handshake::settings::EchoSettings,
+    handshake::settings::ECHO_PATH, handshake::upgrade::upgrade_service, http::bundle,
+    http::routes::healthz, http::routes::metrics_route, http::routes::not_an_upgrade,
+    http::routes::request_route, http::routes::wrong_method, http::routes::MAX_REQUEST_BODY_BYTES,
     limits::connections::Connections, limits::http_guard::registry::Full,
     limits::http_guard::tracking::track_requests, limits::http_guard::Guarded,
     limits::http_guard::HttpConnections, limits::http_guard::HttpTimeouts,
@@ -55,11 +57,40 @@ pub struct Bound {
     pub connections: Arc<Connections>,
 }
 
-/// Puts the connection's slot where the app and the upgrade service find it
-/// (`conn_data::<Arc<Slot>>()`).
-fn remember_slot<T: Watched>(io: &T, data: &mut Extensions) {
+/// What the TLS handshake agreed, if the connection is over TLS.
+trait TlsDetails {
+    fn tls_info(&self) -> Option<TlsInfo>;
+}
+
+impl TlsDetails for Guarded<TcpStream> {
+    fn tls_info(&self) -> Option<TlsInfo> {
+        None
+    }
+}
+
+impl TlsDetails for TlsStream<Guarded<TcpStream>> {
+    fn tls_info(&self) -> Option<TlsInfo> {
+        let (_, tls) = self.get_ref();
+        Some(TlsInfo {
+            version: tls
+                .protocol_version()
+                .map_or_else(|| "unknown".to_owned(), |version| format!("{version:?}")),
+            sni: tls.server_name().map(str::to_owned),
+            alpn: tls
+                .alpn_protocol()
+                .map(|alpn| String::from_utf8_lossy(alpn).into_owned()),
+        })
+    }
+}
+
+/// Puts the connection's slot (`conn_data::<Arc<Slot>>()`) and, over TLS, what its handshake
+/// agreed (`conn_data::<TlsInfo>()`) where the app and the upgrade service find them.
+fn remember_slot<T: Watched + TlsDetails>(io: &T, data: &mut Extensions) {
     if let Some(slot) = io.slot() {
         data.insert(slot);
+    }
+    if let Some(tls) = io.tls_info() {
+        data.insert(tls);
     }
 }
 
@@ -119,6 +150,8 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
         connections: Arc::clone(&connections),
         metrics: Arc::clone(&metrics),
         deflate: config.deflate_policy(),
+        fixture: config.fixture == Switch::On,
+        instance: config.instance_name(),
     });
     let dist: PathBuf = config
         .dist
@@ -134,8 +167,10 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
     let app_settings = web::Data::from(Arc::clone(&settings));
     let metrics_for_http = Arc::clone(&metrics);
     let app_metrics = web::Data::new(metrics);
+    let served_by = settings.instance.clone();
     let app = move || {
         let app = App::new()
+            .wrap(DefaultHeaders::new().add((SERVED_BY, served_by.clone())))
             .wrap(bundle::cross_origin_isolation())
             .wrap(from_fn(track_requests))
             .app_data(app_settings.clone())
@@ -146,6 +181,11 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
                     .default_service(web::to(wrong_method)),
             )
             .route("/healthz", web::get().to(healthz))
+            .service(
+                web::resource("/request")
+                    .app_data(web::PayloadConfig::new(MAX_REQUEST_BODY_BYTES))
+                    .route(web::route().to(request_route)),
+            )
             .route("/metrics", web::get().to(metrics_route));
         if built {
             app.service(bundle::files(&dist))

@@ -15,7 +15,8 @@
 //!   ([`visible`]), where a person reads messages that are often JSON, backslashes stay as
 //!   they are.
 //!
-//! Everything else, any script and any emoji, is copied as it came.
+//! Everything else, any script and any emoji, is copied as it came. [`push_json_string`] writes
+//! a JSON string with the same characters escaped as `\uXXXX`.
 
 use std::{borrow::Cow, fmt::Write as _};
 
@@ -109,6 +110,36 @@ pub fn escaped_cut(text: &str, max_chars: usize) -> Cow<'_, str> {
             Cow::Owned(line)
         }
     }
+}
+
+/// `text` as a JSON string, escaped as serde_json (and so tracing-subscriber's JSON) does, and
+/// also, as `\uXXXX`, DEL, the C1 controls and the bidirectional and invisible format
+/// characters of [`needs_escape`]: the line decodes to the same text, and one read raw (`cat`,
+/// `tail -f`) cannot drive a terminal or reorder what it shows.
+pub fn push_json_string(line: &mut String, text: &str) {
+    line.push('"');
+    let may_escape =
+        |b: u8| b < 0x20 || matches!(b, b'"' | b'\\' | 0x7f | 0xc2 | 0xd8 | 0xe2 | 0xef);
+    if !text.bytes().any(may_escape) {
+        line.push_str(text);
+    } else {
+        for c in text.chars() {
+            match c {
+                '"' => line.push_str("\\\""),
+                '\\' => line.push_str("\\\\"),
+                '\n' => line.push_str("\\n"),
+                '\r' => line.push_str("\\r"),
+                '\t' => line.push_str("\\t"),
+                '\x08' => line.push_str("\\b"),
+                '\x0c' => line.push_str("\\f"),
+                c if u32::from(c) < 0x20 || needs_escape(c) => {
+                    let _ = write!(line, "\\u{:04x}", u32::from(c));
+                }
+                c => line.push(c),
+            }
+        }
+    }
+    line.push('"');
 }
 
 #[cfg(test)]

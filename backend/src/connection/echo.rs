@@ -41,6 +41,9 @@ pub enum Ending {
     ShutDown,
     /// The incoming stream ended without a close frame (the TCP connection went away).
     StreamEnded,
+    /// The fixture ended it as the URL asked (`close_after`, with this close frame), or
+    /// `reset_after` (no close frame: the session resets the TCP connection).
+    Fixture(Option<CloseReason>),
 }
 
 impl Observer for () {
@@ -145,16 +148,16 @@ where
 }
 
 /// What the loop sends for one incoming message, and what it counts once that is handed over.
-struct Reply {
-    message: Message,
+pub(crate) struct Reply {
+    pub message: Message,
     /// An echo of a data message: its kind and size, for the observer.
-    echoed: Option<(Kind, usize)>,
+    pub echoed: Option<(Kind, usize)>,
 }
 
 /// What one message from the peer asks of the loop: a reply to send (an echo, a pong), nothing
 /// (a pong), or the close frame that ends the connection and how it ended.
 #[inline]
-fn process_message(
+pub(crate) fn process_message(
     item: Result<AggregatedMessage, ProtocolError>,
     observer: &mut impl Observer,
 ) -> ControlFlow<(Option<CloseReason>, Ending), Option<Reply>> {
@@ -200,7 +203,10 @@ fn process_message(
 
 /// Shutdown: close 1001, then the peer's close, waited for at most [`CLOSE_REPLY_TIMEOUT`] (a
 /// client that never answers does not hold up the shutdown for long).
-async fn on_shutdown<In, Out>(incoming: &mut In, outgoing: &mut Out) -> Result<Ending, Out::Error>
+pub(crate) async fn on_shutdown<In, Out>(
+    incoming: &mut In,
+    outgoing: &mut Out,
+) -> Result<Ending, Out::Error>
 where
     In: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Unpin,
     Out: Sink<Message> + Unpin,
@@ -212,7 +218,7 @@ where
 }
 
 /// After our close frame: read (and drop) what is still in flight until the peer's close.
-async fn await_close<In>(incoming: &mut In)
+pub(crate) async fn await_close<In>(incoming: &mut In)
 where
     In: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Unpin,
 {
@@ -223,7 +229,7 @@ where
     }
 }
 
-fn going_away(why: &str) -> CloseReason {
+pub(crate) fn going_away(why: &str) -> CloseReason {
     CloseReason {
         code: CloseCode::Away,
         description: Some(why.to_owned()),

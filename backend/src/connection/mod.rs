@@ -4,8 +4,11 @@
 //!   decoded by [`crate::protocol`], memory charged to the budget, back-pressure).
 //! - [`echo`]: the echo loop over any such stream and sink: each event handled by a function of
 //!   its own; pings, the idle timeout, shutdown.
+//! - [`fixture`]: the echo loop with the faults a connection asked for in its URL (delays,
+//!   closes, resets, pushes, no pongs, fragments); only such connections run it.
 //! - [`session`]: runs the loop on its own task and logs how the connection ended.
 
 pub mod echo;
+pub mod fixture;
 pub mod session;
 pub mod ws_connection;

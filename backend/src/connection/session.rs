@@ -1,13 +1,20 @@
-//! One WebSocket connection after its handshake: the echo loop on its own task, then the line
-//! that says how the connection ended.
+//! One WebSocket connection after its handshake: the echo loop (or, for a connection that
+//! asked for faults, the fixture's loop) on its own task, then the line that says how the
+//! connection ended.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    os::fd::{AsRawFd, BorrowedFd, RawFd},
+    time::Duration,
+};
 
 use actix_codec::{AsyncRead, AsyncWrite};
 use futures_util::StreamExt;
 
 use crate::{
     connection::echo::echo, connection::echo::Ending, connection::echo::Liveness,
+    connection::fixture::fixture_echo, connection::fixture::Behaviour,
     connection::ws_connection::Limits, connection::ws_connection::WsConnection,
     limits::connections::Permit, limits::memory_budget::Charge, logging::peer_text,
     metrics::ConnectionRecord, protocol::permessage_deflate::Negotiated,
@@ -23,6 +30,14 @@ pub struct Session {
     pub record: ConnectionRecord,
     /// What the handshake agreed of permessage-deflate, if anything.
     pub deflate: Option<Negotiated>,
+    /// What the connection asked of the fixture, if anything.
+    pub fixture: Option<Box<Fixture>>,
+}
+
+/// A fixture connection's behaviour, and the charge for the echoes it holds back.
+pub struct Fixture {
+    pub behaviour: Behaviour,
+    pub charge: Charge,
 }
 
 impl Session {
@@ -30,7 +45,7 @@ impl Session {
     /// came with the handshake. Runs on the current worker's thread.
     pub fn spawn<T>(self, io: T, early: &[u8], stop: impl Future<Output = ()> + 'static)
     where
-        T: AsyncRead + AsyncWrite + Unpin + 'static,
+        T: AsyncRead + AsyncWrite + AsRawFd + Unpin + 'static,
     {
         let Session {
             peer,
@@ -40,13 +55,35 @@ impl Session {
             permit,
             record,
             deflate,
+            fixture,
         } = self;
         let verdict = charge.verdict();
+        let fd = io.as_raw_fd();
         let connection = WsConnection::new(io, early, limits, charge, deflate);
         actix_rt::spawn(async move {
-            let (outgoing, incoming) = connection.split();
+            let (mut outgoing, mut incoming) = connection.split();
             let mut record = record;
-            let ending = echo(incoming, outgoing, liveness, stop, &mut record).await;
+            let ending = match fixture {
+                None => echo(incoming, outgoing, liveness, stop, &mut record).await,
+                Some(fixture) => {
+                    let Fixture { behaviour, charge } = *fixture;
+                    // Boxed: the task of every plain connection stays as small as before.
+                    let ending = Box::pin(fixture_echo(
+                        &mut incoming,
+                        &mut outgoing,
+                        liveness,
+                        stop,
+                        &mut record,
+                        &behaviour,
+                        charge,
+                    ))
+                    .await;
+                    if matches!(ending, Ok(Ending::Fixture(None))) {
+                        reset_on_close(fd);
+                    }
+                    ending
+                }
+            };
             drop(permit);
             let (code, how) = match &ending {
                 // A close frame without a code is 1005, "no status received" (RFC 6455 §7.1.5).
@@ -60,6 +97,11 @@ impl Session {
                 Ok(Ending::IdleTimeout) => (Some(1001), "idle timeout"),
                 Ok(Ending::ShutDown) => (Some(1001), "server shutting down"),
                 Ok(Ending::StreamEnded) => (None, "dropped without a close frame"),
+                Ok(Ending::Fixture(Some(reason))) => (
+                    Some(u16::from(reason.code)),
+                    "closed as the URL asked (close_after)",
+                ),
+                Ok(Ending::Fixture(None)) => (None, "reset as the URL asked (reset_after)"),
                 // A write failed: the peer is already gone. Nothing to answer.
                 Err(_) => (None, "gone while we were writing"),
             };
@@ -71,6 +113,16 @@ impl Session {
             let (lasted, tally) = record.closed(code);
             log_closed(peer, lasted, &tally, code, how);
         });
+    }
+}
+
+/// `reset_after`: the socket, once dropped, sends a TCP reset instead of a FIN (SO_LINGER 0).
+fn reset_on_close(fd: RawFd) {
+    // SAFETY: called while the connection that owns `fd` is still alive (its halves are
+    // dropped after this returns), so the descriptor is open and ours.
+    let socket = unsafe { BorrowedFd::borrow_raw(fd) };
+    if let Err(error) = socket2::SockRef::from(&socket).set_linger(Some(Duration::ZERO)) {
+        tracing::debug!("could not set SO_LINGER 0 for reset_after: {error}");
     }
 }
 

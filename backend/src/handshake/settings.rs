@@ -22,6 +22,10 @@ pub struct EchoSettings {
     pub connections: Arc<Connections>,
     pub metrics: Arc<Metrics>,
     pub deflate: DeflatePolicy,
+    /// Whether clients may ask for faults in the URL (`--fixture`).
+    pub fixture: bool,
+    /// `--instance-name`: sent as `X-Served-By`, shown by `hello=request`.
+    pub instance: String,
 }
 
 #[cfg(test)]
@@ -43,6 +47,8 @@ impl EchoSettings {
             connections,
             metrics,
             deflate: DeflatePolicy::default(),
+            fixture: true,
+            instance: "test-instance".into(),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! it through the app, so the server owns the socket after the handshake and no HTTP machinery
 //! or buffer stays behind for the life of the WebSocket.
 
-use std::{io, sync::Arc, time::Instant};
+use std::{io, os::fd::AsRawFd, sync::Arc, time::Instant};
 
 use actix_codec::{AsyncRead, AsyncWrite, Framed};
 use actix_http::{
@@ -20,10 +20,13 @@ use futures_util::SinkExt;
 use ws_peer_text::escaped_cut;
 
 use crate::{
-    connection::session::Session, handshake::settings::EchoSettings,
-    handshake::settings::ECHO_PATH, handshake::subprotocol, limits::http_guard::Slot,
-    logging::log_rate, logging::peer_text, metrics::Rejection, protocol::permessage_deflate,
-    protocol::permessage_deflate::Negotiated,
+    connection::session::Fixture, connection::session::Session, handshake::fixture,
+    handshake::fixture::Asked, handshake::fixture::SubprotocolChoice,
+    handshake::request_info::Agreed, handshake::request_info::Seen,
+    handshake::request_info::TlsInfo, handshake::request_info::SERVED_BY,
+    handshake::settings::EchoSettings, handshake::settings::ECHO_PATH, handshake::subprotocol,
+    limits::http_guard::Slot, logging::log_rate, logging::peer_text, metrics::Rejection,
+    protocol::permessage_deflate, protocol::permessage_deflate::Negotiated,
 };
 
 /// Longest peer-supplied value shown in a log line or a refusal's text, in characters.
@@ -40,7 +43,7 @@ pub fn upgrade_service<T>(
     InitError = (),
 >
 where
-    T: AsyncRead + AsyncWrite + Unpin + 'static,
+    T: AsyncRead + AsyncWrite + AsRawFd + Unpin + 'static,
 {
     fn_service(move |(request, framed): (Request, Framed<T, h1::Codec>)| {
         let settings = Arc::clone(&settings);
@@ -61,12 +64,15 @@ async fn upgrade<T>(
     settings: &EchoSettings,
 ) -> io::Result<()>
 where
-    T: AsyncRead + AsyncWrite + Unpin + 'static,
+    T: AsyncRead + AsyncWrite + AsRawFd + Unpin + 'static,
 {
     let started = Instant::now();
     let (response, session) = match admit(&request, settings) {
         Ok(admitted) => admitted,
-        Err(refusal) => return refusal.send(&mut framed).await,
+        Err(mut refusal) => {
+            refusal.header(served_by_name(), served_by(settings));
+            return refusal.send(&mut framed).await;
+        }
     };
     framed
         .send(h1::Message::Item((response, BodySize::None)))
@@ -121,6 +127,25 @@ fn admit(request: &Request, settings: &EchoSettings) -> Result<(Response<()>, Se
             ),
         ));
     }
+    let asked = match head.uri.query() {
+        Some(query) if settings.fixture => fixture::parse(query).map_err(|bad| {
+            settings.metrics.rejected(Rejection::BadFixtureParameter);
+            Refusal::new(StatusCode::BAD_REQUEST, format!("{bad}\n"))
+        })?,
+        _ => Asked::default(),
+    };
+    if let Some(status) = asked.refuse {
+        settings.metrics.rejected(Rejection::AskedToRefuse);
+        settings.metrics.fixture_used(&asked.faults());
+        return Err(Refusal::new(
+            status,
+            format!(
+                "refused with {} as the URL asked (refuse={})\n",
+                status,
+                status.as_u16()
+            ),
+        ));
+    }
     let Some(permit) = settings.connections.try_open() else {
         let why = if settings.connections.is_stopping() {
             settings.metrics.rejected(Rejection::ShuttingDown);
@@ -143,15 +168,28 @@ fn admit(request: &Request, settings: &EchoSettings) -> Result<(Response<()>, Se
             return Err(Refusal::handshake(error));
         }
     };
-    if let Some(protocol) = subprotocol::first_offered(&head.headers) {
+    response
+        .headers_mut()
+        .insert(served_by_name(), served_by(settings));
+    let protocol = match &asked.subprotocol {
+        SubprotocolChoice::FirstOffered => subprotocol::first_offered(&head.headers),
+        SubprotocolChoice::Refuse => None,
+        SubprotocolChoice::Exactly(name) => HeaderValue::from_str(name).ok(),
+    };
+    if let Some(protocol) = protocol {
         response
             .headers_mut()
             .insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
     }
-    let deflate = permessage_deflate::negotiate(
+    let offers = if asked.compression {
+        head.headers.get_all(header::SEC_WEBSOCKET_EXTENSIONS)
+    } else {
+        // compression=off: as if nothing was offered.
         head.headers
-            .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
-            .filter_map(|value| value.to_str().ok()),
+            .get_all(header::HeaderName::from_static("x-no-such-header"))
+    };
+    let deflate = permessage_deflate::negotiate(
+        offers.filter_map(|value| value.to_str().ok()),
         &settings.deflate,
     )
     .and_then(|agreed| {
@@ -165,6 +203,7 @@ fn admit(request: &Request, settings: &EchoSettings) -> Result<(Response<()>, Se
             counters: settings.metrics.deflate_agreed(),
         })
     });
+    let fixture = fixture_of(asked, request, &response, settings);
     let session = Session {
         peer: request.peer_addr(),
         liveness: settings.liveness,
@@ -173,8 +212,68 @@ fn admit(request: &Request, settings: &EchoSettings) -> Result<(Response<()>, Se
         permit,
         record: settings.metrics.connection_opened(),
         deflate,
+        fixture,
     };
     Ok((response, session))
+}
+
+/// What the connection runs besides the echo, if it asked for anything: its hello (the
+/// request as received, with what the 101 agreed) and a charge for what it holds back.
+fn fixture_of(
+    mut asked: Asked,
+    request: &Request,
+    response: &Response<()>,
+    settings: &EchoSettings,
+) -> Option<Box<Fixture>> {
+    let faults = asked.faults();
+    if faults.is_empty() {
+        return None;
+    }
+    settings.metrics.fixture_used(&faults);
+    if asked.hello {
+        let head = request.head();
+        let agreed_text = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value: &HeaderValue| value.to_str().ok())
+        };
+        let seen = Seen {
+            method: &head.method,
+            uri: &head.uri,
+            version: head.version,
+            headers: &head.headers,
+            peer: request.peer_addr(),
+            tls: request.conn_data::<TlsInfo>(),
+            instance: &settings.instance,
+        };
+        let agreed = Agreed {
+            subprotocol: agreed_text(header::SEC_WEBSOCKET_PROTOCOL),
+            extensions: agreed_text(header::SEC_WEBSOCKET_EXTENSIONS),
+        };
+        asked.behaviour.hello = Some(crate::handshake::request_info::describe(
+            &seen,
+            Some(&agreed),
+            None,
+        ));
+    }
+    if !asked.behaviour.asks_anything() {
+        return None;
+    }
+    Some(Box::new(Fixture {
+        behaviour: asked.behaviour,
+        charge: settings.memory.open(request.peer_addr()),
+    }))
+}
+
+fn served_by_name() -> header::HeaderName {
+    header::HeaderName::from_static(SERVED_BY)
+}
+
+/// `X-Served-By: <instance>`; the name was checked to be header text when the flags were read.
+fn served_by(settings: &EchoSettings) -> HeaderValue {
+    HeaderValue::from_str(&settings.instance)
+        .unwrap_or_else(|_| HeaderValue::from_static("ws-echo"))
 }
 
 fn header_text<'r>(request: &'r Request, name: &header::HeaderName) -> Option<&'r str> {

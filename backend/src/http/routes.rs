@@ -1,12 +1,20 @@
 //! The app's own routes: `/echo` answered over plain HTTP (WebSocket upgrades are taken before
 //! the app sees them, in [`crate::handshake::upgrade`], so what reaches it is a request without
-//! one), `/healthz`, which reports shutdown the same way upgrades do, and `/metrics`.
+//! one), `/healthz`, which reports shutdown the same way upgrades do, `/metrics`, and
+//! `/request`, the request as the server saw it.
 
 use std::sync::Arc;
 
-use actix_web::{http::header, web, HttpResponse};
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
 
-use crate::{handshake::settings::EchoSettings, metrics::Metrics};
+use crate::{
+    handshake::request_info::{describe, Seen, TlsInfo},
+    handshake::settings::EchoSettings,
+    metrics::Metrics,
+};
+
+/// Largest body `/request` reads; a larger one is answered 413.
+pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 
 /// `GET /echo` without `Upgrade: websocket`: 400, saying what the endpoint wants.
 pub async fn not_an_upgrade() -> HttpResponse {
@@ -40,6 +48,29 @@ pub async fn metrics_route(metrics: web::Data<Arc<Metrics>>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(metrics.render())
+}
+
+/// `/request`, any method: the request as JSON (method, path, query, version, every header,
+/// the peer, TLS, this instance), the body's size and, if it is short UTF-8 text, the body.
+pub async fn request_route(
+    request: HttpRequest,
+    body: web::Bytes,
+    settings: web::Data<EchoSettings>,
+) -> HttpResponse {
+    let tls = request.conn_data::<TlsInfo>();
+    let seen = Seen {
+        method: request.method(),
+        uri: request.uri(),
+        version: request.version(),
+        headers: request.headers(),
+        peer: request.peer_addr(),
+        tls,
+        instance: &settings.instance,
+    };
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(describe(&seen, None, Some(&body)))
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use tracing_subscriber::{
 };
 
 pub use crate::logging::MESSAGE_LOG;
-use ws_peer_text::{needs_escape, push_escaped};
+use ws_peer_text::{push_escaped, push_json_string};
 
 /// How the lines look: as tracing-subscriber's text (optionally coloured) or JSON output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,36 +141,6 @@ impl Visit for MessageText<'_> {
             self.0.push_str(value);
         }
     }
-}
-
-/// `text` as a JSON string, escaped as serde_json (and so tracing-subscriber's JSON) does, and
-/// also, as `\uXXXX`, DEL, the C1 controls and the bidirectional and invisible format
-/// characters of [`needs_escape`]: the line decodes to the same text, and one read raw (`cat`,
-/// `tail -f`) cannot drive a terminal or reorder what it shows.
-fn push_json_string(line: &mut String, text: &str) {
-    line.push('"');
-    let may_escape =
-        |b: u8| b < 0x20 || matches!(b, b'"' | b'\\' | 0x7f | 0xc2 | 0xd8 | 0xe2 | 0xef);
-    if !text.bytes().any(may_escape) {
-        line.push_str(text);
-    } else {
-        for c in text.chars() {
-            match c {
-                '"' => line.push_str("\\\""),
-                '\\' => line.push_str("\\\\"),
-                '\n' => line.push_str("\\n"),
-                '\r' => line.push_str("\\r"),
-                '\t' => line.push_str("\\t"),
-                '\x08' => line.push_str("\\b"),
-                '\x0c' => line.push_str("\\f"),
-                c if u32::from(c) < 0x20 || needs_escape(c) => {
-                    let _ = write!(line, "\\u{:04x}", u32::from(c));
-                }
-                c => line.push(c),
-            }
-        }
-    }
-    line.push('"');
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` in UTC for a count of seconds since the epoch.

@@ -40,6 +40,13 @@ impl<T> Watched for tokio_rustls::server::TlsStream<Guarded<T>> {
     }
 }
 
+/// The socket's descriptor, for `reset_after` (SO_LINGER 0) after the upgrade.
+impl<T: std::os::fd::AsRawFd> std::os::fd::AsRawFd for Guarded<T> {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.as_raw_fd()
+    }
+}
+
 impl<T> Guarded<T> {
     pub fn new(io: T, slot: Arc<Slot>) -> Self {
         Guarded {
