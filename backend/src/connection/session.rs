@@ -5,7 +5,7 @@
 use std::{
     future::Future,
     net::SocketAddr,
-    os::fd::{AsRawFd, BorrowedFd, RawFd},
+    os::fd::{BorrowedFd, RawFd},
     time::Duration,
 };
 
@@ -34,10 +34,48 @@ pub struct Session {
     pub fixture: Option<Box<Fixture>>,
 }
 
-/// A fixture connection's behaviour, and the charge for the echoes it holds back.
+/// A fixture connection's behaviour, the charge for the echoes it holds back, and its socket
+/// (for `reset_after`).
 pub struct Fixture {
     pub behaviour: Behaviour,
     pub charge: Charge,
+    /// Set by the upgrade once it has the socket.
+    pub fd: Option<RawFd>,
+}
+
+/// The fixture's loop; for `reset_after`, the socket set to reset before it is dropped.
+async fn run_fixture<In, Out>(
+    mut incoming: In,
+    mut outgoing: Out,
+    liveness: Liveness,
+    stop: impl Future<Output = ()>,
+    record: &mut ConnectionRecord,
+    fixture: Fixture,
+) -> Result<Ending, Out::Error>
+where
+    In: futures_util::Stream<Item = Result<actix_ws::AggregatedMessage, actix_ws::ProtocolError>>
+        + Unpin,
+    Out: futures_util::Sink<actix_ws::Message> + Unpin,
+{
+    let Fixture {
+        behaviour,
+        charge,
+        fd,
+    } = fixture;
+    let ending = fixture_echo(
+        &mut incoming,
+        &mut outgoing,
+        liveness,
+        stop,
+        record,
+        &behaviour,
+        charge,
+    )
+    .await;
+    if let (Ok(Ending::Fixture(None)), Some(fd)) = (&ending, fd) {
+        reset_on_close(fd);
+    }
+    ending
 }
 
 impl Session {
@@ -45,7 +83,7 @@ impl Session {
     /// came with the handshake. Runs on the current worker's thread.
     pub fn spawn<T>(self, io: T, early: &[u8], stop: impl Future<Output = ()> + 'static)
     where
-        T: AsyncRead + AsyncWrite + AsRawFd + Unpin + 'static,
+        T: AsyncRead + AsyncWrite + Unpin + 'static,
     {
         let Session {
             peer,
@@ -58,30 +96,23 @@ impl Session {
             fixture,
         } = self;
         let verdict = charge.verdict();
-        let fd = io.as_raw_fd();
         let connection = WsConnection::new(io, early, limits, charge, deflate);
         actix_rt::spawn(async move {
-            let (mut outgoing, mut incoming) = connection.split();
+            let (outgoing, incoming) = connection.split();
             let mut record = record;
             let ending = match fixture {
                 None => echo(incoming, outgoing, liveness, stop, &mut record).await,
+                // Boxed: the task of every plain connection stays as small as it was.
                 Some(fixture) => {
-                    let Fixture { behaviour, charge } = *fixture;
-                    // Boxed: the task of every plain connection stays as small as before.
-                    let ending = Box::pin(fixture_echo(
-                        &mut incoming,
-                        &mut outgoing,
+                    Box::pin(run_fixture(
+                        incoming,
+                        outgoing,
                         liveness,
                         stop,
                         &mut record,
-                        &behaviour,
-                        charge,
+                        *fixture,
                     ))
-                    .await;
-                    if matches!(ending, Ok(Ending::Fixture(None))) {
-                        reset_on_close(fd);
-                    }
-                    ending
+                    .await
                 }
             };
             drop(permit);
@@ -118,8 +149,8 @@ impl Session {
 
 /// `reset_after`: the socket, once dropped, sends a TCP reset instead of a FIN (SO_LINGER 0).
 fn reset_on_close(fd: RawFd) {
-    // SAFETY: called while the connection that owns `fd` is still alive (its halves are
-    // dropped after this returns), so the descriptor is open and ours.
+    // SAFETY: called while the connection that owns `fd` is still alive (`run_fixture` drops
+    // its halves after this returns), so the descriptor is open and ours.
     let socket = unsafe { BorrowedFd::borrow_raw(fd) };
     if let Err(error) = socket2::SockRef::from(&socket).set_linger(Some(Duration::ZERO)) {
         tracing::debug!("could not set SO_LINGER 0 for reset_after: {error}");

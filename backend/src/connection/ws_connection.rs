@@ -22,7 +22,7 @@ use std::{
 };
 
 use actix_codec::{AsyncRead, AsyncWrite, ReadBuf};
-use actix_http::ws::{CloseReason, Message, OpCode, Parser, ProtocolError};
+use actix_http::ws::{CloseReason, Item, Message, OpCode, Parser, ProtocolError};
 use actix_web::web::{Buf, BytesMut};
 use actix_ws::AggregatedMessage;
 use futures_util::{Sink, Stream};
@@ -351,8 +351,18 @@ fn encode(message: Message, out: &mut BytesMut) {
             Parser::write_message(out, &bytes[..control(&bytes)], OpCode::Pong, true, false)
         }
         Message::Close(reason) => Parser::write_close(out, reason.map(fit_close_reason), false),
-        // The echo sends whole messages only.
-        Message::Continuation(_) | Message::Nop => {}
+        // Fragments (the fixture's `fragment=N`), never compressed: RSV1 would have to be on the
+        // first frame of a message compressed whole.
+        Message::Continuation(item) => {
+            let (payload, opcode, fin) = match item {
+                Item::FirstText(bytes) => (bytes, OpCode::Text, false),
+                Item::FirstBinary(bytes) => (bytes, OpCode::Binary, false),
+                Item::Continue(bytes) => (bytes, OpCode::Continue, false),
+                Item::Last(bytes) => (bytes, OpCode::Continue, true),
+            };
+            Parser::write_message(out, payload, opcode, fin, false)
+        }
+        Message::Nop => {}
     }
 }
 

@@ -67,7 +67,7 @@ where
     T: AsyncRead + AsyncWrite + AsRawFd + Unpin + 'static,
 {
     let started = Instant::now();
-    let (response, session) = match admit(&request, settings) {
+    let (response, mut session) = match admit(&request, settings) {
         Ok(admitted) => admitted,
         Err(mut refusal) => {
             refusal.header(served_by_name(), served_by(settings));
@@ -83,6 +83,9 @@ where
         slot.upgraded();
     }
     tracing::info!(peer = %peer_text(request.peer_addr()), "connection opened");
+    if let Some(fixture) = session.fixture.as_mut() {
+        fixture.fd = Some(framed.io_ref().as_raw_fd());
+    }
     let parts = framed.into_parts();
     session.spawn(parts.io, &parts.read_buf, settings.connections.stopped());
     Ok(())
@@ -263,6 +266,7 @@ fn fixture_of(
     Some(Box::new(Fixture {
         behaviour: asked.behaviour,
         charge: settings.memory.open(request.peer_addr()),
+        fd: None,
     }))
 }
 

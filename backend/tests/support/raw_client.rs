@@ -25,6 +25,14 @@ pub struct RawClient {
     buffer: Vec<u8>,
 }
 
+/// How a connection ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StreamEnd {
+    Fin,
+    Reset,
+    Silence,
+}
+
 /// One frame as the server sent it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Frame {
@@ -78,8 +86,13 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> String {
 }
 
 pub fn upgrade_request(addr: SocketAddr, extra_headers: &str) -> String {
+    upgrade_request_to(addr, "/echo", extra_headers)
+}
+
+/// The upgrade request for `target` (a path with its query).
+pub fn upgrade_request_to(addr: SocketAddr, target: &str, extra_headers: &str) -> String {
     format!(
-        "GET /echo HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra_headers}\r\n"
     )
 }
@@ -93,9 +106,18 @@ impl RawClient {
     /// Connects with `extra_headers` (each ending in CRLF) in the handshake; the client and the
     /// response head.
     pub async fn connect_with(addr: SocketAddr, extra_headers: &str) -> (RawClient, String) {
+        Self::connect_to(addr, "/echo", extra_headers).await
+    }
+
+    /// Connects to `target` (a path with its query) with `extra_headers`.
+    pub async fn connect_to(
+        addr: SocketAddr,
+        target: &str,
+        extra_headers: &str,
+    ) -> (RawClient, String) {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         stream
-            .write_all(upgrade_request(addr, extra_headers).as_bytes())
+            .write_all(upgrade_request_to(addr, target, extra_headers).as_bytes())
             .await
             .expect("write handshake");
         let mut client = RawClient {
@@ -166,6 +188,28 @@ impl RawClient {
                 return frame.close_code();
             }
         }
+    }
+
+    /// How the server ends the TCP connection, reading (and dropping) what comes before: with
+    /// a FIN, a reset, or not within the read timeout.
+    pub async fn ending(&mut self) -> StreamEnd {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match timeout(READ_TIMEOUT, self.stream.read(&mut chunk)).await {
+                Ok(Ok(0)) => return StreamEnd::Fin,
+                Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionReset => {
+                    return StreamEnd::Reset
+                }
+                Ok(Err(error)) => panic!("read failed: {error}"),
+                Ok(Ok(n)) => self.buffer.extend_from_slice(&chunk[..n]),
+                Err(_) => return StreamEnd::Silence,
+            }
+        }
+    }
+
+    /// Bytes read and not yet taken as frames.
+    pub fn unread(&self) -> &[u8] {
+        &self.buffer
     }
 
     /// True when the server ends the TCP connection (read returns 0) within the read timeout.
