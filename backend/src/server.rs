@@ -99,6 +99,7 @@ fn remember_slot<T: Watched + TlsDetails>(io: &T, data: &mut Extensions) {
 fn admit(
     http: &Arc<HttpConnections>,
     io: TcpStream,
+    full: &[u8],
 ) -> Result<(Guarded<TcpStream>, Option<SocketAddr>), DispatchError> {
     // Echoes go out at once: with Nagle's algorithm on, a small reply waits for the ACK of the
     // previous one, tens of milliseconds under delayed ACKs.
@@ -108,7 +109,9 @@ fn admit(
         Ok(slot) => Ok((Guarded::new(io, slot), peer)),
         Err(Full) => {
             // Best effort, never waiting: a peer that cannot take these bytes gets a close.
-            let _ = io.try_write(FULL_RESPONSE.as_bytes());
+            // A plain send(2): tokio's `try_write` on a socket the reactor has not polled yet
+            // always says WouldBlock, and the answer was never written.
+            let _ = socket2::SockRef::from(&io).send(full);
             Err(DispatchError::Io(io::Error::other(
                 "refused: every HTTP connection place is busy",
             )))
@@ -116,13 +119,19 @@ fn admit(
     }
 }
 
-/// What a connection gets when every place for plain HTTP connections is busy with a request.
-const FULL_RESPONSE: &str = "HTTP/1.1 503 Service Unavailable\r\n\
-    Retry-After: 5\r\n\
-    Content-Type: text/plain; charset=utf-8\r\n\
-    Content-Length: 97\r\n\
-    Connection: close\r\n\r\n\
-    the server is at its limit of plain HTTP connections (--max-http-connections); try again shortly\n";
+/// What a connection gets when every place for plain HTTP connections is busy with a request,
+/// written as is by this instance (`X-Served-By`, checked to be header text).
+fn full_response(instance: &str) -> Arc<[u8]> {
+    const BODY: &str = "the server is at its limit of plain HTTP connections \
+                        (--max-http-connections); try again shortly\n";
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\
+         {SERVED_BY}: {instance}\r\nConnection: close\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    Arc::from(response.into_bytes())
+}
 
 /// Binds every address `config.addr` resolves to and builds the server on it. The server does
 /// not handle signals itself: `main` calls [`shut_down`] on SIGINT/SIGTERM.
@@ -230,11 +239,12 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
         addrs.push(addr);
         let name = format!("echo-{addr}");
         let (app, settings, http) = (app.clone(), Arc::clone(&settings), Arc::clone(&http));
+        let full = full_response(&settings.instance);
         builder = match &tls {
             None => builder.listen(name, listener, move || {
-                let http = Arc::clone(&http);
+                let (http, full) = (Arc::clone(&http), Arc::clone(&full));
                 fn_service(move |io: TcpStream| {
-                    let admitted = admit(&http, io);
+                    let admitted = admit(&http, io, &full);
                     async move { admitted.map(|(io, peer)| (io, Protocol::Http1, peer)) }
                 })
                 .and_then(http_service!(app, settings, Guarded<TcpStream>))
@@ -243,8 +253,9 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
                 let acceptor = TlsAcceptor::from(Arc::new(tls.clone()));
                 builder.listen(name, listener, move || {
                     let (http, acceptor) = (Arc::clone(&http), acceptor.clone());
+                    let full = Arc::clone(&full);
                     fn_service(move |io: TcpStream| {
-                        let admitted = admit(&http, io);
+                        let admitted = admit(&http, io, &full);
                         let acceptor = acceptor.clone();
                         async move {
                             let (io, peer) = admitted?;

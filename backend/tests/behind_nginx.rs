@@ -183,3 +183,71 @@ async fn two_backends_behind_nginx_share_connections_and_survive_one_failing() {
         "the page still loads: {page}"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs nginx; run by scripts/test.sh"]
+async fn behind_nginx_the_request_shows_what_nginx_added_and_which_backend_answered() {
+    let start = |name: &str| {
+        let mut config = Config::listening_on("127.0.0.1:0");
+        config.instance_name = Some(name.to_owned());
+        server::start_in_background(config).expect("backend starts")
+    };
+    let (first, second) = (start("backend-a"), start("backend-b"));
+    let listen = free_port();
+    let _nginx = start_nginx(listen, [&first.addr.to_string(), &second.addr.to_string()]);
+
+    // hello=request through nginx: the headers nginx set, and the backend that answered, which
+    // is also the one X-Served-By names on the 101.
+    let mut served_by = std::collections::BTreeSet::new();
+    let mut sockets = Vec::new();
+    for _ in 0..6 {
+        let mut request = format!("ws://127.0.0.1:{listen}/echo?hello=request")
+            .into_client_request()
+            .expect("request");
+        request.headers_mut().insert(
+            "Origin",
+            format!("http://127.0.0.1:{listen}")
+                .parse()
+                .expect("origin"),
+        );
+        let (mut socket, response) = connect_async(request).await.expect("upgrade through nginx");
+        let name = response
+            .headers()
+            .get("x-served-by")
+            .and_then(|v| v.to_str().ok())
+            .expect("X-Served-By on the 101")
+            .to_owned();
+        let hello = match socket.next().await.expect("hello").expect("frame") {
+            Message::Text(text) => text.to_string(),
+            other => panic!("the hello is text: {other:?}"),
+        };
+        for part in [
+            r#"["x-forwarded-for","127.0.0.1"]"#.to_owned(),
+            r#"["x-forwarded-proto","http"]"#.to_owned(),
+            format!(r#"["host","127.0.0.1:{listen}"]"#),
+            format!(r#""instance":"{name}""#),
+        ] {
+            assert!(hello.contains(&part), "{part} in {hello}");
+        }
+        served_by.insert(name);
+        sockets.push(socket);
+    }
+    assert_eq!(
+        served_by.into_iter().collect::<Vec<_>>(),
+        ["backend-a", "backend-b"],
+        "least_conn spreads the connections over both"
+    );
+
+    // /request through nginx, over plain HTTP.
+    let answer = http_get(listen, "/request?via=nginx").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#""query":"via=nginx""#), "{answer}");
+    assert!(
+        answer.contains(r#"["x-forwarded-for","127.0.0.1"]"#),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("x-served-by: backend-") || answer.contains("X-Served-By: backend-"),
+        "{answer}"
+    );
+}

@@ -440,3 +440,27 @@ async fn with_the_fixture_off_the_parameters_are_ignored() {
     assert_eq!(client.read_frame().await.expect("echo").payload, b"now");
     assert!(sent.elapsed() < Duration::from_millis(500));
 }
+
+#[tokio::test]
+async fn the_raw_503_for_a_full_server_names_the_instance_too() {
+    let server = start(|config| config.max_http_connections = Some(1));
+    let addr = server.addr;
+    // The one place is busy with a request whose body is still coming.
+    let mut busy = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    busy.write_all(
+        format!("POST /request HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 100\r\n\r\npart")
+            .as_bytes(),
+    )
+    .await
+    .expect("write");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let answer = whole_response(
+        addr,
+        &format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert_eq!(header(&answer, "x-served-by"), Some("fixture-test-1"));
+    assert!(answer.ends_with("try again shortly\n"), "{answer}");
+    drop(busy);
+}
