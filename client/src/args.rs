@@ -148,6 +148,13 @@ pub struct Args {
     /// refusal bodies and headers are always shown that way.
     #[arg(long, conflicts_with = "json")]
     pub raw: bool,
+
+    /// Print the opening handshake as sent and as answered, like curl -v: the request line and
+    /// headers (`> `), then the status line and headers (`< `), a refusal's too. What the server
+    /// sent is shown with its control characters visible. With --json, as request_head and
+    /// response_head events.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

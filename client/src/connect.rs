@@ -42,6 +42,51 @@ pub struct Connected {
     pub socket: Socket,
     pub protocol: Option<String>,
     pub compression: SharedReport,
+    /// The 101 as it came, for `-v`.
+    pub response_head: Head,
+}
+
+/// A request or response head as `-v` prints it: its first line, then each header in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub start: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Head {
+    fn headers_of(
+        headers: &tokio_tungstenite::tungstenite::http::HeaderMap,
+    ) -> Vec<(String, String)> {
+        headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// The request as tungstenite writes it (it sends these headers in this order).
+    pub fn of_request<B>(request: &tokio_tungstenite::tungstenite::http::Request<B>) -> Head {
+        let target = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |target| target.as_str());
+        Head {
+            start: format!("{} {target} {:?}", request.method(), request.version()),
+            headers: Self::headers_of(request.headers()),
+        }
+    }
+
+    /// A response head as it was read.
+    pub fn of_response<B>(response: &tokio_tungstenite::tungstenite::http::Response<B>) -> Head {
+        Head {
+            start: format!("{:?} {}", response.version(), response.status()),
+            headers: Self::headers_of(response.headers()),
+        }
+    }
 }
 
 /// Everything needed to (re)connect, prepared once from the flags.
@@ -93,8 +138,8 @@ impl Dialer {
         &self.url
     }
 
-    /// Connects and completes the handshake.
-    pub async fn connect(&self) -> Result<Connected, ConnectError> {
+    /// Connects and completes the handshake; `sending` sees the request head just before it goes.
+    pub async fn connect(&self, sending: impl FnOnce(&Head)) -> Result<Connected, ConnectError> {
         let failed = |why| ConnectError::Failed {
             url: self.url.clone(),
             why,
@@ -109,6 +154,7 @@ impl Dialer {
                 .map_err(|_| failed(Failure::Request(format!("bad header name {name}"))))?;
             request.headers_mut().append(name, value.clone());
         }
+        sending(&Head::of_request(&request));
         let compression = SharedReport::default();
         let attempt = async {
             let stream = self.open_stream().await.map_err(failed)?;
@@ -133,6 +179,7 @@ impl Dialer {
             socket,
             protocol,
             compression,
+            response_head: Head::of_response(&response),
         })
     }
 

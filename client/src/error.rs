@@ -7,6 +7,8 @@ use std::{fmt, path::PathBuf, time::Duration};
 use tokio_tungstenite::tungstenite::{self, error::ProtocolError, http::StatusCode};
 use url::Url;
 
+use crate::connect::Head;
+
 /// Longest part of a refusal's body shown, in characters: a server chooses it.
 const MAX_BODY_CHARS: usize = 500;
 
@@ -100,6 +102,8 @@ pub enum ConnectError {
     Refused {
         url: Url,
         status: StatusCode,
+        /// The refusal's head, for `-v`.
+        head: Head,
         body: String,
     },
     /// Anything else on the way: DNS, TCP, TLS, the handshake.
@@ -129,7 +133,9 @@ impl fmt::Display for ConnectError {
                 f,
                 "could not connect to {url}: no answer within {after:?} (--connect-timeout)"
             ),
-            ConnectError::Refused { url, status, body } => {
+            ConnectError::Refused {
+                url, status, body, ..
+            } => {
                 write!(
                     f,
                     "could not connect to {url}: the server refused the upgrade with HTTP {status}"
@@ -186,6 +192,7 @@ impl ConnectError {
                 return ConnectError::Refused {
                     url: url.clone(),
                     status: response.status(),
+                    head: Head::of_response(&response),
                     body,
                 };
             }

@@ -20,6 +20,7 @@ use client::{
     args::Args,
     backoff,
     connect::Dialer,
+    error::ConnectError,
     input::{self, LineFormat},
     output::Printer,
     session::{self, Outcome, EXIT_CONNECT_FAILED, EXIT_USAGE},
@@ -105,7 +106,22 @@ async fn main() -> ExitCode {
     let mut failures = 0u32;
     loop {
         printer.notice("connecting", format!("connecting to {}", dialer.url()));
-        let problem = match dialer.connect().await {
+        let verbose = args.verbose;
+        let mut sent_head = None;
+        let connected = dialer
+            .connect(|head| sent_head = verbose.then(|| head.clone()))
+            .await;
+        if let Some(head) = &sent_head {
+            printer.head(true, head);
+        }
+        if verbose {
+            match &connected {
+                Ok(connected) => printer.head(false, &connected.response_head),
+                Err(ConnectError::Refused { head, .. }) => printer.head(false, head),
+                Err(_) => {}
+            }
+        }
+        let problem = match connected {
             Ok(connected) => {
                 failures = 0;
                 if let Some(protocol) = connected.protocol {

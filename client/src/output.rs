@@ -117,6 +117,30 @@ impl Printer {
         }
     }
 
+    /// A handshake head for `-v`: `> ` lines for the request sent, `< ` for the answer.
+    pub fn head(&mut self, sent: bool, head: &crate::connect::Head) {
+        if self.json {
+            let headers: Vec<[&str; 2]> = head
+                .headers
+                .iter()
+                .map(|(name, value)| [name.as_str(), value.as_str()])
+                .collect();
+            let event = if sent {
+                "request_head"
+            } else {
+                "response_head"
+            };
+            self.event(json!({ "event": event, "start": head.start, "headers": headers }));
+            return;
+        }
+        let mark = if sent { '>' } else { '<' };
+        self.line(format!("{mark} {}", visible(&head.start)));
+        for (name, value) in &head.headers {
+            self.line(format!("{mark} {}: {}", visible(name), visible(value)));
+        }
+        self.line(mark.to_string());
+    }
+
     /// What came of `--compress`: the server's answer, or `None` if it declined.
     pub fn compression(&mut self, agreed: Option<&str>) {
         if self.json {

@@ -592,3 +592,75 @@ fn interactive_mode_under_a_pseudo_terminal() {
     );
     assert_eq!(recording.close, Some((4001, "typed".to_owned())));
 }
+
+#[test]
+fn verbose_prints_the_handshake_sent_and_answered_and_the_query_carries_faults() {
+    let backend = backend();
+    let url = format!("ws://{}/echo?close_after=1&close_code=4000", backend.addr);
+    let (code, stdout, stderr) = run_piped(
+        &["--url", &url, "-v", "--header", "X-Test: verbose"],
+        b"hi\nsecond\n",
+    );
+    // The server closes after one echo, with 4000 as the URL asked: exit 5.
+    assert_eq!(code, Some(5), "{stdout:?} {stderr}");
+    let has = |line: &str| stdout.iter().any(|l| l == line);
+    assert!(
+        has("> GET /echo?close_after=1&close_code=4000 HTTP/1.1"),
+        "{stdout:?}"
+    );
+    assert!(has("> x-test: verbose"), "{stdout:?}");
+    assert!(
+        stdout
+            .iter()
+            .any(|l| l.starts_with("> sec-websocket-key: ")),
+        "{stdout:?}"
+    );
+    assert!(has("< HTTP/1.1 101 Switching Protocols"), "{stdout:?}");
+    assert!(
+        stdout.iter().any(|l| l.starts_with("< x-served-by: ")),
+        "{stdout:?}"
+    );
+    let request_at = stdout.iter().position(|l| l.starts_with("> GET"));
+    let response_at = stdout.iter().position(|l| l.starts_with("< HTTP"));
+    let echo_at = stdout.iter().position(|l| l == "recv: hi");
+    assert!(
+        request_at < response_at && response_at < echo_at,
+        "{stdout:?}"
+    );
+
+    let refused = format!("ws://{}/echo?refuse=503", backend.addr);
+    let (code, stdout, stderr) = run_piped(&["--url", &refused, "-v"], b"hi\n");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stdout
+            .iter()
+            .any(|l| l == "< HTTP/1.1 503 Service Unavailable"),
+        "{stdout:?}"
+    );
+    assert!(stderr.contains("refuse=503"), "{stderr}");
+
+    let (code, stdout, stderr) = run_piped(
+        &["--addr", &backend.addr.to_string(), "-v", "--json"],
+        b"hi\n",
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let events: Vec<serde_json::Value> = stdout
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let request = events
+        .iter()
+        .find(|e| e["event"] == "request_head")
+        .expect("request_head");
+    assert_eq!(request["start"], "GET /echo HTTP/1.1");
+    let response = events
+        .iter()
+        .find(|e| e["event"] == "response_head")
+        .expect("response_head");
+    assert_eq!(response["start"], "HTTP/1.1 101 Switching Protocols");
+    assert!(response["headers"]
+        .as_array()
+        .expect("headers")
+        .iter()
+        .any(|h| h[0] == "sec-websocket-accept"));
+}
