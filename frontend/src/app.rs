@@ -2,15 +2,18 @@
 //! what is remembered across reloads (and a share link's URL and message) decides what the
 //! fields start with.
 
+use std::rc::Rc;
+
 use yew::{function_component, html, use_memo, use_reducer, AttrValue, Callback, Html, Properties};
 
 use crate::{
     components::{
-        ConnectionBar, ConnectionOptions, HistoryPanel, MessagePanel, OutputLog, StatsPanel,
-        TickerPanel, DEFAULT_MESSAGE,
+        ConnectionBar, ConnectionOptions, HistoryPanel, MessagePanel, OutputLog, RequestPanel,
+        ServerBehaviour, StatsPanel, TickerPanel, DEFAULT_MESSAGE,
     },
     echo_url::echo_url_of_page,
     hooks::{use_connection_form, use_echo_socket, use_history, FormStart},
+    request_seen::RequestSeen,
     saved::{self, Saved},
     state::{Action, State},
 };
@@ -76,6 +79,10 @@ pub fn App(props: &AppProps) -> Html {
         history.open.clone(),
         socket.close.clone(),
     );
+    // The request as the server saw it, read once per hello.
+    let seen = use_memo(state.hello.clone(), |hello| {
+        hello.as_deref().and_then(RequestSeen::parse).map(Rc::new)
+    });
     let on_clear = {
         let dispatch = state.dispatcher();
         Callback::from(move |()| dispatch.dispatch(Action::Cleared))
@@ -86,8 +93,9 @@ pub fn App(props: &AppProps) -> Html {
             // The bar across the top and the options panel (grid areas "top" and "options").
             <ConnectionBar phase={state.phase} protocol={state.protocol.clone()}
                 extensions={state.extensions.clone()} url={form.fields.url.clone()}
-                on_open={form.open.clone()} on_close={form.close} problem={form.problem} />
-            <ConnectionOptions phase={state.phase} fields={form.fields} on_open={form.open} />
+                on_open={form.open.clone()} on_close={form.close} problem={form.problem}
+                served_by={seen.as_ref().as_ref().map(|seen| seen.instance.clone())} />
+            <ConnectionOptions phase={state.phase} fields={form.fields.clone()} on_open={form.open} />
             <div class="controls">
                 <MessagePanel phase={state.phase} on_send={socket.send.clone()}
                     default_message={start.message.clone()} default_format={start.format.clone()}
@@ -96,6 +104,11 @@ pub fn App(props: &AppProps) -> Html {
                 <HistoryPanel phase={state.phase} saved={history.saved} on_reuse={history.reuse}
                     on_resend={history.resend} on_share={history.share} on_forget={history.forget}
                     share_link={history.share_link} note={history.note} />
+                <ServerBehaviour phase={state.phase} url={form.fields.url.clone()}
+                    initial_url={start.connection.url.clone()} refill={history.refill} />
+                if let Some(seen) = (*seen).clone() {
+                    <RequestPanel {seen} />
+                }
             </div>
             // The figures above the log, so both are in the first screen.
             <div class="main-column">

@@ -6,7 +6,7 @@ use std::{collections::VecDeque, rc::Rc};
 
 use yew::Reducible;
 
-use crate::{rtt_series::RttSeries, rtt_stats::RttStats};
+use crate::{fixture_query::Asked, rtt_series::RttSeries, rtt_stats::RttStats};
 
 /// Entries kept; older ones are dropped (and counted) so a long session stays fast.
 pub const MAX_ENTRIES: usize = 10_000;
@@ -126,6 +126,11 @@ pub struct State {
     pub stats: Stats,
     /// Send times of messages whose echo has not come back yet, oldest first.
     in_flight: VecDeque<f64>,
+    /// What the connection asked of the server in its URL (`hello=request`, `push_every=`).
+    asked: Asked,
+    /// The request as the server saw it (`hello=request`'s first message, JSON), for the
+    /// current or last connection.
+    pub hello: Option<Rc<str>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -138,6 +143,8 @@ pub enum Action {
         at: f64,
         protocol: String,
         extensions: String,
+        /// What the URL asked of the server that changes what arrives.
+        asked: Asked,
     },
     /// A message was handed to the socket.
     Sent(DataEvent),
@@ -205,10 +212,13 @@ impl State {
                 at,
                 protocol,
                 extensions,
+                asked,
             } => {
                 state.phase = Phase::Open;
                 state.protocol = protocol;
                 state.extensions = extensions;
+                state.asked = asked;
+                state.hello = None;
                 state.stats = Stats {
                     opened_at: Some(at),
                     ..Stats::default()
@@ -231,11 +241,20 @@ impl State {
             Action::Received(event) => {
                 state.stats.received += 1;
                 state.stats.received_bytes += event.size as u64;
+                let is_hello = state.asked.hello && !event.binary && state.hello.is_none();
+                if is_hello {
+                    state.hello = Some(Rc::from(event.display.as_str()));
+                }
                 // An echo server answers in order: this echoes the oldest message in flight.
-                let rtt_ms = state
-                    .in_flight
-                    .pop_front()
-                    .map(|sent| (event.at - sent).max(0.0));
+                // The hello and the server's own pushes are not echoes.
+                let rtt_ms = if is_hello || state.asked.pushes {
+                    None
+                } else {
+                    state
+                        .in_flight
+                        .pop_front()
+                        .map(|sent| (event.at - sent).max(0.0))
+                };
                 if let Some(rtt) = rtt_ms {
                     state.stats.rtt.record(rtt);
                 }
@@ -302,7 +321,45 @@ mod tests {
             at,
             protocol: String::new(),
             extensions: "permessage-deflate".into(),
+            asked: Asked::default(),
         }
+    }
+
+    #[wasm_bindgen_test]
+    fn the_hello_is_kept_and_neither_it_nor_pushes_are_taken_for_echoes() {
+        let hello = r#"{"method":"GET","instance":"a"}"#;
+        let state = run(vec![
+            Action::Opened {
+                at: 1.0,
+                protocol: String::new(),
+                extensions: String::new(),
+                asked: Asked {
+                    hello: true,
+                    pushes: false,
+                },
+            },
+            Action::Sent(data(2.0, "hi")),
+            Action::Received(data(2.5, hello)),
+            Action::Received(data(3.0, "hi")),
+        ]);
+        assert_eq!(state.hello.as_deref(), Some(hello));
+        assert_eq!(state.stats.rtt.count(), 1);
+        assert_eq!(state.log.back().and_then(|e| e.rtt_ms), Some(1.0));
+        let pushed = run(vec![
+            Action::Opened {
+                at: 1.0,
+                protocol: String::new(),
+                extensions: String::new(),
+                asked: Asked {
+                    hello: false,
+                    pushes: true,
+                },
+            },
+            Action::Sent(data(2.0, "hi")),
+            Action::Received(data(2.5, "push 1 ....")),
+        ]);
+        assert_eq!(pushed.stats.rtt.count(), 0);
+        assert_eq!(pushed.hello, None);
     }
 
     fn data(at: f64, display: &str) -> DataEvent {

@@ -22,6 +22,9 @@ pub struct ConnectionBarProps {
     pub on_close: Callback<()>,
     /// Why the last Open or Close did nothing.
     pub problem: Option<String>,
+    /// The server instance that answered, when it said (`hello=request`).
+    #[prop_or_default]
+    pub served_by: Option<String>,
 }
 
 /// Enter in a field opens, as in an address bar.
@@ -73,6 +76,11 @@ pub fn ConnectionBar(props: &ConnectionBarProps) -> Html {
                 if phase == Phase::Open {
                     <span class="chip" title={format!("The extensions the browser and the server agreed: {extensions}")}>
                         {"compression "}<b id="extensions">{extensions.to_owned()}</b>
+                    </span>
+                }
+                if let Some(instance) = props.served_by.clone() {
+                    <span class="chip" title={format!("The server instance that answered: {instance}")}>
+                        {"served by "}<b id="served-by">{instance}</b>
                     </span>
                 }
             </p>

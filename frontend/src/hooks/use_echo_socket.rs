@@ -23,6 +23,7 @@ use crate::{
     action_batcher::ActionBatcher,
     backoff,
     browser_io::js_error_text,
+    fixture_query::Asked,
     payload::{binary_display, Outgoing},
     state::{Action, DataEvent, State},
 };
@@ -263,6 +264,7 @@ async fn run(
             at: now(),
             protocol: raw.protocol(),
             extensions: raw.extensions(),
+            asked: Asked::of_url(url),
         });
     }
     let (mut sink, incoming) = socket.split();
