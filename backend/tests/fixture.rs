@@ -464,3 +464,34 @@ async fn the_raw_503_for_a_full_server_names_the_instance_too() {
     assert!(answer.ends_with("try again shortly\n"), "{answer}");
     drop(busy);
 }
+
+/// `echo_memory_held_bytes` now.
+async fn memory_held(addr: std::net::SocketAddr) -> u64 {
+    let metrics = support::raw_client::http_get(addr, "/metrics").await;
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("echo_memory_held_bytes ")?.parse().ok())
+        .unwrap_or_else(|| panic!("no echo_memory_held_bytes in {metrics}"))
+}
+
+#[tokio::test]
+async fn pushes_obey_back_pressure_and_the_idle_timeout() {
+    let server = start(|config| config.idle_timeout = Duration::from_secs(2));
+    // A client that never reads while the server pushes a mebibyte every 10 ms: the server
+    // waits for the socket instead of queueing (64 KiB of echoes plus one message at most).
+    let _reader_who_never_reads = connect(&server, "push_every=10ms&push_size=1048576").await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let held = memory_held(server.addr).await;
+    assert!(held <= 1_200_000, "held {held} bytes for one client that does not read");
+
+    // Pushes are not signs of life from the client: a silent client is still closed.
+    let opened = Instant::now();
+    let mut silent = connect(&server, "push_every=100ms").await;
+    let code = silent.read_close().await;
+    assert_eq!(code, Some(1001), "closed for the idle timeout");
+    let took = opened.elapsed();
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
+}

@@ -105,8 +105,9 @@ pub struct Args {
     #[arg(long, default_value = "", value_name = "TEXT", value_parser = parse_close_reason)]
     pub close_reason: String,
 
-    /// While messages wait for their echo, the longest wait for anything from the server; past
-    /// it the client exits with status 3 [default: 30s when stdin is piped, none otherwise].
+    /// While messages wait for their echo, the longest wait for anything from the server, and
+    /// with --ping-interval the longest a ping may wait for its pong; past it the client exits
+    /// with status 3 [default: 30s when stdin is piped, none otherwise].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
 

@@ -178,6 +178,10 @@ fn describe(outcome: &Outcome) -> String {
             "no answer from the server within {} while messages waited for their echo (--timeout)",
             humantime::format_duration(*after)
         ),
+        Outcome::NoPong(after) => format!(
+            "the server answered no ping within {} (--timeout): its keepalive failed",
+            humantime::format_duration(*after)
+        ),
         Outcome::Done(_) => String::new(),
     }
 }

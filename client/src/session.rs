@@ -49,13 +49,15 @@ pub enum Outcome {
     ProtocolError(Error),
     /// Messages were waiting for their echo and nothing arrived for this long (`--timeout`).
     TimedOut(Duration),
+    /// A ping got no pong for this long (`--timeout` with `--ping-interval`).
+    NoPong(Duration),
 }
 
 impl Outcome {
     pub fn exit_code(&self) -> u8 {
         match self {
             Outcome::Done(code) => *code,
-            Outcome::Lost(_) | Outcome::TimedOut(_) => EXIT_CONNECTION_LOST,
+            Outcome::Lost(_) | Outcome::TimedOut(_) | Outcome::NoPong(_) => EXIT_CONNECTION_LOST,
             Outcome::ClosedByServer(_) => EXIT_CLOSED_ABNORMALLY,
             Outcome::ProtocolError(_) => EXIT_PROTOCOL_ERROR,
         }
@@ -127,6 +129,12 @@ pub async fn run(
         let echo_deadline = tokio::time::Instant::from_std(
             session.last_progress + echo_timeout.unwrap_or(far_future),
         );
+        // The oldest ping still waiting for its pong, whatever else arrives meanwhile: a
+        // server that echoes but never pongs fails a keepalive check.
+        let pong_deadline = options
+            .echo_timeout
+            .zip(session.in_flight.pings.front())
+            .map(|(limit, (_, sent))| tokio::time::Instant::from_std(*sent + limit));
         let step = tokio::select! {
             _ = &mut interrupted => {
                 session.printer.notice("interrupt", "interrupt".to_owned());
@@ -135,6 +143,9 @@ pub async fn run(
             }
             _ = tokio::time::sleep_until(echo_deadline), if echo_timeout.is_some() => {
                 ControlFlow::Break(Outcome::TimedOut(echo_timeout.unwrap_or(far_future)))
+            }
+            _ = sleep_until_some(pong_deadline), if pong_deadline.is_some() => {
+                ControlFlow::Break(Outcome::NoPong(options.echo_timeout.unwrap_or(far_future)))
             }
             frame = session.socket.next() => session.on_frame(frame).await,
             _ = pings.tick(), if options.ping_interval.is_some() => session.ping().await,
@@ -282,6 +293,13 @@ async fn send_ping(socket: &mut Socket, in_flight: &mut InFlight) -> Result<(), 
     socket
         .send(Message::Ping(id.to_be_bytes().to_vec().into()))
         .await
+}
+
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// How a read error ends the session: what breaks the protocol is the server's doing (exit 4,

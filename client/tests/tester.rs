@@ -664,3 +664,31 @@ fn verbose_prints_the_handshake_sent_and_answered_and_the_query_carries_faults()
         .iter()
         .any(|h| h[0] == "sec-websocket-accept"));
 }
+
+#[test]
+fn a_server_that_never_pongs_fails_the_keepalive_check_with_exit_3() {
+    let backend = backend();
+    let url = format!("ws://{}/echo?pongs=off", backend.addr);
+    let client = start(
+        &[
+            "--url",
+            &url,
+            "--interval",
+            "100ms",
+            "--ping-interval",
+            "200ms",
+            "--timeout",
+            "600ms",
+        ],
+        Stdio::null(),
+    );
+    let (status, took, lines, stderr) = client.wait();
+    assert_eq!(status.code(), Some(3), "{lines:?} {stderr}");
+    assert!(stderr.contains("answered no ping within 600ms"), "{stderr}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // Echoes still came: only the pongs are missing.
+    assert!(
+        lines.iter().any(|l| l.starts_with("recv: ")),
+        "{lines:?} {stderr}"
+    );
+}
