@@ -482,7 +482,10 @@ async fn pushes_obey_back_pressure_and_the_idle_timeout() {
     let _reader_who_never_reads = connect(&server, "push_every=10ms&push_size=1048576").await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let held = memory_held(server.addr).await;
-    assert!(held <= 1_200_000, "held {held} bytes for one client that does not read");
+    assert!(
+        held <= 1_200_000,
+        "held {held} bytes for one client that does not read"
+    );
 
     // Pushes are not signs of life from the client: a silent client is still closed.
     let opened = Instant::now();

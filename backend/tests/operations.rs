@@ -201,3 +201,61 @@ async fn tls_serves_wss_and_https() {
     // Plain ws:// to the TLS port does not get an echo.
     assert!(connect_async(server.echo_url()).await.is_err());
 }
+
+#[tokio::test]
+async fn over_tls_the_request_shows_the_tls_version_and_server_name() {
+    let certificate = self_signed();
+    let server = start(|c| {
+        c.tls_cert = Some(certificate.dir.path().join("cert.pem"));
+        c.tls_key = Some(certificate.dir.path().join("key.pem"));
+    });
+    let connector = tokio_rustls::TlsConnector::from(trusting(&certificate));
+    let exchange = |request: String| {
+        let connector = connector.clone();
+        async move {
+            let tcp = tokio::net::TcpStream::connect(server.addr)
+                .await
+                .expect("connect");
+            let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+            let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+            tls.write_all(request.as_bytes()).await.expect("write");
+            let mut answer = vec![0u8; 16 * 1024];
+            let mut filled = 0;
+            // The 101 and the hello come together or one after the other: read for a moment.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+            while let Ok(Ok(n)) =
+                tokio::time::timeout_at(deadline, tls.read(&mut answer[filled..])).await
+            {
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+                if String::from_utf8_lossy(&answer[..filled]).contains("\"instance\"") {
+                    break;
+                }
+            }
+            String::from_utf8_lossy(&answer[..filled]).into_owned()
+        }
+    };
+    let upgrade = exchange(
+        "GET /echo?hello=request HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+            .to_owned(),
+    )
+    .await;
+    assert!(upgrade.starts_with("HTTP/1.1 101"), "{upgrade}");
+    assert!(
+        upgrade.contains(r#""tls":{"version":"TLSv1_3","sni":"localhost""#),
+        "{upgrade}"
+    );
+    let request = exchange(
+        "GET /request HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".to_owned(),
+    )
+    .await;
+    assert!(request.starts_with("HTTP/1.1 200"), "{request}");
+    assert!(
+        request.contains(r#""tls":{"version":"TLSv1_3","sni":"localhost""#),
+        "{request}"
+    );
+}
