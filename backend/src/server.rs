@@ -34,8 +34,9 @@ use crate::{
     http::routes::request_route, http::routes::wrong_method, http::routes::MAX_REQUEST_BODY_BYTES,
     limits::connections::Connections, limits::http_guard::registry::Full,
     limits::http_guard::tracking::track_requests, limits::http_guard::Guarded,
-    limits::http_guard::HttpConnections, limits::http_guard::HttpTimeouts,
-    limits::http_guard::Watched, limits::memory_budget::MemoryBudget, metrics::Metrics, Config,
+    limits::http_guard::HeadTap, limits::http_guard::HttpConnections,
+    limits::http_guard::HttpTimeouts, limits::http_guard::Watched,
+    limits::memory_budget::MemoryBudget, metrics::Metrics, Config,
 };
 
 /// How long a finished connection waits for the client to hang up before closing its side.
@@ -68,9 +69,9 @@ impl TlsDetails for Guarded<TcpStream> {
     }
 }
 
-impl TlsDetails for TlsStream<Guarded<TcpStream>> {
+impl TlsDetails for HeadTap<TlsStream<Guarded<TcpStream>>> {
     fn tls_info(&self) -> Option<TlsInfo> {
-        let (_, tls) = self.get_ref();
+        let (_, tls) = self.get_ref().get_ref();
         Some(TlsInfo {
             version: tls
                 .protocol_version()
@@ -259,15 +260,20 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
                         let acceptor = acceptor.clone();
                         async move {
                             let (io, peer) = admitted?;
+                            // Request heads are read above TLS (`HeadTap`), never from the
+                            // ciphertext under it: said before the handshake's first byte.
+                            if let Some(slot) = io.slot() {
+                                slot.heads_over_tls();
+                            }
                             // The guard's head deadline covers the TLS handshake too.
                             let io = acceptor.accept(io).await.map_err(DispatchError::Io)?;
-                            Ok((io, Protocol::Http1, peer))
+                            Ok((HeadTap::new(io), Protocol::Http1, peer))
                         }
                     })
                     .and_then(http_service!(
                         app,
                         settings,
-                        TlsStream<Guarded<TcpStream>>
+                        HeadTap<TlsStream<Guarded<TcpStream>>>
                     ))
                 })?
             }

@@ -303,6 +303,12 @@ async fn hello_request_describes_the_upgrade_request_as_received() {
         assert!(hello.contains(part), "{part} in {hello}");
     }
     assert!(hello.contains(r#""peer":"127.0.0.1:"#), "{hello}");
+    // Every header, in the order it came, with the case of its name folded.
+    let headers = format!(
+        r#""headers":[["host","{}"],["upgrade","websocket"],["connection","Upgrade"],["sec-websocket-key","dGhlIHNhbXBsZSBub25jZQ=="],["sec-websocket-version","13"],["x-test","one"],["x-test","two"],["sec-websocket-protocol","chat"]]"#,
+        server.addr
+    );
+    assert!(hello.contains(&headers), "{headers} in {hello}");
     // Then the echo as usual.
     client.send(true, 0, TEXT, b"hi", true).await;
     assert_eq!(client.read_frame().await.expect("echo").payload, b"hi");
@@ -326,7 +332,7 @@ async fn request_route_answers_the_request_as_received_with_its_body() {
         r#""method":"POST""#,
         r#""path":"/request""#,
         r#""query":"x=1""#,
-        r#"["x-forwarded-for","10.1.2.3"]"#,
+        r#"["x-forwarded-for","10.1.2.3"],["content-length","5"],["connection","close"]]"#,
         r#""body_bytes":5,"body":"hello""#,
         r#""instance":"fixture-test-1""#,
     ] {

@@ -258,4 +258,9 @@ async fn over_tls_the_request_shows_the_tls_version_and_server_name() {
         request.contains(r#""tls":{"version":"TLSv1_3","sni":"localhost""#),
         "{request}"
     );
+    // Read above TLS, the head keeps its order.
+    assert!(
+        request.contains(r#""headers":[["host","localhost"],["connection","close"]]"#),
+        "{request}"
+    );
 }

@@ -4,13 +4,17 @@
 //!
 //! Header values are shown as text (bytes that are not UTF-8 as U+FFFD), escaped as JSON
 //! strings with controls and bidi characters as `\uXXXX` ([`ws_peer_text::push_json_string`]).
-//! Headers are grouped by name in the order actix-http's header map gives them (it does not keep
-//! the order of different names), every value of a name kept in the order it came.
+//! Headers are listed as they came, in order, duplicates kept, from the raw head the HTTP guard
+//! kept ([`crate::limits::http_guard::head_record`]); when it has none (a pipelined request, a
+//! head over 32 KiB), grouped by name in the order actix-http's header map gives them, every
+//! value of a name in the order it came.
 
 use std::{fmt::Write as _, net::SocketAddr};
 
 use actix_http::{header::HeaderMap, Method, Uri, Version};
 use ws_peer_text::push_json_string;
+
+use crate::limits::http_guard::head_record::header_lines;
 
 /// The header that names the instance on every HTTP response (`--instance-name`).
 pub const SERVED_BY: &str = "x-served-by";
@@ -35,6 +39,30 @@ pub struct Seen<'a> {
     pub peer: Option<SocketAddr>,
     pub tls: Option<&'a TlsInfo>,
     pub instance: &'a str,
+    /// The head as it came, if the HTTP guard kept it.
+    pub raw_head: Option<&'a [u8]>,
+}
+
+/// The headers in the order they came if the raw head is this request's, else from the map.
+fn headers_of(seen: &Seen<'_>) -> Vec<(String, String)> {
+    let target = seen.uri.path_and_query().map_or("/", |p| p.as_str());
+    let request_line = format!("{} {target} ", seen.method);
+    if let Some(headers) = seen
+        .raw_head
+        .filter(|head| head.starts_with(request_line.as_bytes()))
+        .and_then(header_lines)
+    {
+        return headers;
+    }
+    seen.headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// What the upgrade agreed, for `hello=request`.
@@ -59,14 +87,14 @@ pub fn describe(seen: &Seen<'_>, agreed: Option<&Agreed<'_>>, body: Option<&[u8]
     json.push_str(",\"http_version\":");
     push_json_string(&mut json, &format!("{:?}", seen.version));
     json.push_str(",\"headers\":[");
-    for (index, (name, value)) in seen.headers.iter().enumerate() {
+    for (index, (name, value)) in headers_of(seen).iter().enumerate() {
         if index > 0 {
             json.push(',');
         }
         json.push('[');
-        push_json_string(&mut json, name.as_str());
+        push_json_string(&mut json, name);
         json.push(',');
-        push_json_string(&mut json, &String::from_utf8_lossy(value.as_bytes()));
+        push_json_string(&mut json, value);
         json.push(']');
     }
     json.push_str("],\"peer\":");
@@ -143,6 +171,7 @@ mod tests {
             peer: Some("127.0.0.1:5000".parse().expect("addr")),
             tls: Some(&tls),
             instance: "one",
+            raw_head: None,
         };
         let agreed = Agreed {
             subprotocol: Some("chat"),
@@ -167,5 +196,32 @@ mod tests {
         );
         let binary = describe(&seen, None, Some(&[0xff, 0]));
         assert!(binary.contains(r#""body_bytes":2,"body":null"#), "{binary}");
+        // With the raw head, its order; a raw head of another request is not used.
+        let raw = b"GET /echo?hello=request&x=1 HTTP/1.1\r\nX-Z: 1\r\nHost: h\r\nX-Z: 2\r\n\r\n";
+        let ordered = describe(
+            &Seen {
+                raw_head: Some(raw),
+                ..seen
+            },
+            None,
+            None,
+        );
+        assert!(
+            ordered.contains(r#""headers":[["x-z","1"],["host","h"],["x-z","2"]]"#),
+            "{ordered}"
+        );
+        let other = b"GET /other HTTP/1.1\r\nX-Z: 1\r\n\r\n";
+        let fallback = describe(
+            &Seen {
+                raw_head: Some(other),
+                ..seen
+            },
+            None,
+            None,
+        );
+        assert!(
+            fallback.contains(r#"["x-forwarded-for","10.0.0.1"]"#),
+            "{fallback}"
+        );
     }
 }

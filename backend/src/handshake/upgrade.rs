@@ -241,6 +241,9 @@ fn fixture_of(
                 .get(name)
                 .and_then(|value: &HeaderValue| value.to_str().ok())
         };
+        let raw_head = request
+            .conn_data::<Arc<Slot>>()
+            .and_then(|slot| slot.recorded_head());
         let seen = Seen {
             method: &head.method,
             uri: &head.uri,
@@ -249,6 +252,7 @@ fn fixture_of(
             peer: request.peer_addr(),
             tls: request.conn_data::<TlsInfo>(),
             instance: &settings.instance,
+            raw_head: raw_head.as_deref(),
         };
         let agreed = Agreed {
             subprotocol: agreed_text(header::SEC_WEBSOCKET_PROTOCOL),

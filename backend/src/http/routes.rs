@@ -10,6 +10,7 @@ use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use crate::{
     handshake::request_info::{describe, Seen, TlsInfo},
     handshake::settings::EchoSettings,
+    limits::http_guard::Slot,
     metrics::Metrics,
 };
 
@@ -58,6 +59,9 @@ pub async fn request_route(
     settings: web::Data<EchoSettings>,
 ) -> HttpResponse {
     let tls = request.conn_data::<TlsInfo>();
+    let raw_head = request
+        .conn_data::<Arc<Slot>>()
+        .and_then(|slot| slot.recorded_head());
     let seen = Seen {
         method: request.method(),
         uri: request.uri(),
@@ -66,6 +70,7 @@ pub async fn request_route(
         peer: request.peer_addr(),
         tls,
         instance: &settings.instance,
+        raw_head: raw_head.as_deref(),
     };
     HttpResponse::Ok()
         .content_type("application/json")

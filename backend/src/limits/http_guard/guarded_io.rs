@@ -103,9 +103,93 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
         if let (Poll::Ready(Ok(())), Some(slot)) = (&read, &this.slot) {
             if buf.filled().len() > before {
                 slot.bytes_arrived();
+                slot.observe_head(&buf.filled()[before..], false);
             }
         }
         read
+    }
+}
+
+/// Over TLS: the plaintext above the TLS layer, where a request head can be read (the socket
+/// under it sees only ciphertext). Lets go of the slot once the connection is upgraded.
+pub struct HeadTap<T> {
+    io: T,
+    slot: Option<Arc<Slot>>,
+}
+
+impl<T: Watched> HeadTap<T> {
+    /// The slot must have been told [`Slot::heads_over_tls`] before the TLS handshake, so the
+    /// socket under it does not take ciphertext for a head.
+    pub fn new(io: T) -> Self {
+        let slot = io.slot();
+        HeadTap { io, slot }
+    }
+
+    /// The layer under the tap.
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+}
+
+impl<T: Watched> Watched for HeadTap<T> {
+    fn slot(&self) -> Option<Arc<Slot>> {
+        self.io.slot()
+    }
+}
+
+impl<T: std::os::fd::AsRawFd> std::os::fd::AsRawFd for HeadTap<T> {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.as_raw_fd()
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for HeadTap<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let before = buf.filled().len();
+        let read = Pin::new(&mut this.io).poll_read(cx, buf);
+        if let (Poll::Ready(Ok(())), Some(slot)) = (&read, &this.slot) {
+            if slot.phase() == Phase::Upgraded {
+                this.slot = None;
+            } else if buf.filled().len() > before {
+                slot.observe_head(&buf.filled()[before..], true);
+            }
+        }
+        read
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for HeadTap<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 

@@ -12,13 +12,15 @@ use std::{
     collections::HashMap,
     sync::{
         atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering},
-        Arc, Mutex, PoisonError,
+        Arc, Mutex, MutexGuard, PoisonError,
     },
     time::{Duration, Instant},
 };
 
 use futures_util::task::AtomicWaker;
 use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge};
+
+use super::head_record::HeadRecord;
 
 /// Deadlines of a plain HTTP connection.
 #[derive(Debug, Clone, Copy)]
@@ -129,6 +131,12 @@ struct SlotState {
     closing: AtomicU8,
     /// Wakes the connection's task when it is to close.
     waker: AtomicWaker,
+    /// Whether the current head may still be kept ([`HeadRecord`]): checked without the lock.
+    head_open: AtomicBool,
+    /// Over TLS the head is observed above the TLS layer, not in the socket under it.
+    over_tls: AtomicBool,
+    /// The current request's raw head, if it asked to see itself.
+    head: Mutex<HeadRecord>,
 }
 
 impl SlotState {
@@ -198,6 +206,42 @@ impl Slot {
         }
     }
 
+    /// Bytes read as they came: kept if they are the head of a request that asks to see
+    /// itself. `above_tls`: read from the TLS layer (plaintext), not the socket under it.
+    pub fn observe_head(&self, bytes: &[u8], above_tls: bool) {
+        if !self.state.head_open.load(Ordering::Relaxed)
+            || above_tls != self.state.over_tls.load(Ordering::Relaxed)
+        {
+            return;
+        }
+        let mut head = self.head();
+        head.observe(bytes);
+        if !matches!(
+            *head,
+            HeadRecord::Start | HeadRecord::FirstLine(_) | HeadRecord::Recording(_)
+        ) {
+            self.state.head_open.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// The connection is TLS: heads are observed above it.
+    pub fn heads_over_tls(&self) {
+        self.state.over_tls.store(true, Ordering::Relaxed);
+    }
+
+    /// The raw head of the current request, if it asked to see itself and it was kept whole.
+    pub fn recorded_head(&self) -> Option<Vec<u8>> {
+        self.head().recorded().map(<[u8]>::to_vec)
+    }
+
+    fn head(&self) -> MutexGuard<'_, HeadRecord> {
+        // A record is replaced whole: a panic while one was held leaves a usable one.
+        self.state
+            .head
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// A whole request head arrived and is being answered.
     pub fn request_started(&self) {
         if self.phase() == Phase::Upgraded {
@@ -216,7 +260,16 @@ impl Slot {
             return;
         }
         let now = self.registry.now_ms();
-        if self.state.read_in_request.swap(false, Ordering::Relaxed) {
+        let pipelined = self.state.read_in_request.swap(false, Ordering::Relaxed);
+        // The next head is kept only if it starts with the next read: a pipelined one has
+        // already come (in part), and where it starts is not known here.
+        *self.head() = if pipelined {
+            HeadRecord::Off
+        } else {
+            HeadRecord::Start
+        };
+        self.state.head_open.store(!pipelined, Ordering::Relaxed);
+        if pipelined {
             self.enter(Phase::Head, now, self.registry.timeouts.head);
         } else {
             self.enter(Phase::Idle, now, self.registry.timeouts.keep_alive);
@@ -339,6 +392,9 @@ impl HttpConnections {
             read_in_request: AtomicBool::new(false),
             closing: AtomicU8::new(0),
             waker: AtomicWaker::new(),
+            head_open: AtomicBool::new(true),
+            over_tls: AtomicBool::new(false),
+            head: Mutex::new(HeadRecord::default()),
         });
         // Bytes that arrive are part of the first head: no keep-alive wait before it.
         state.phase.store(Phase::Head as u8, Ordering::Relaxed);
