@@ -73,7 +73,7 @@ async fn serve() -> ExitCode {
     }
 
     let handle = bound.server.handle();
-    let connections = bound.connections;
+    let (connections, memory) = (bound.connections, bound.memory);
     let grace = config.shutdown_grace;
     let (mut interrupt, mut terminate) = match (
         signal(SignalKind::interrupt()),
@@ -90,7 +90,7 @@ async fn serve() -> ExitCode {
             _ = interrupt.recv() => tracing::info!("SIGINT received"),
             _ = terminate.recv() => tracing::info!("SIGTERM received"),
         }
-        server::shut_down(&connections, &handle, grace).await;
+        server::shut_down(&connections, &memory, &handle, grace).await;
     });
 
     match bound.server.await {

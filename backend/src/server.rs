@@ -56,6 +56,8 @@ pub struct Bound {
     /// `https` with --tls-cert, else `http`.
     pub scheme: &'static str,
     pub connections: Arc<Connections>,
+    /// The memory budget, through which every connection hears the shutdown.
+    pub memory: Arc<MemoryBudget>,
 }
 
 /// What the TLS handshake agreed, if the connection is over TLS.
@@ -284,6 +286,7 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
         addrs,
         scheme: if tls.is_some() { "https" } else { "http" },
         connections,
+        memory: Arc::clone(&settings.memory),
     })
 }
 
@@ -326,10 +329,17 @@ fn listen_on(addr: SocketAddr) -> io::Result<TcpListener> {
 
 /// Graceful shutdown: `/healthz` turns 503 and new upgrades are refused, every connection gets
 /// close 1001, then the server stops once they are all closed or `grace` has passed.
-pub async fn shut_down(connections: &Connections, server: &ServerHandle, grace: Duration) {
+pub async fn shut_down(
+    connections: &Connections,
+    memory: &MemoryBudget,
+    server: &ServerHandle,
+    grace: Duration,
+) {
     let open = connections.open();
     tracing::info!("shutting down: closing {open} connection(s), waiting up to {grace:?}");
     connections.begin_shutdown();
+    // Each connection hears it through its charge, and closes with 1001.
+    memory.stop_all();
     if !connections.drained(grace).await {
         tracing::warn!(
             "{} connection(s) did not close within {grace:?}; dropping them",
@@ -344,6 +354,7 @@ pub struct Background {
     pub addr: SocketAddr,
     handle: ServerHandle,
     connections: Arc<Connections>,
+    memory: Arc<MemoryBudget>,
 }
 
 impl Background {
@@ -364,7 +375,7 @@ impl Background {
 
     /// The graceful way, as on SIGTERM: close 1001 to everyone, wait up to `grace`, stop.
     pub async fn shut_down(self, grace: Duration) {
-        shut_down(&self.connections, &self.handle, grace).await;
+        shut_down(&self.connections, &self.memory, &self.handle, grace).await;
     }
 }
 
@@ -378,7 +389,12 @@ pub fn start_in_background(config: Config) -> io::Result<Background> {
                 match bind(&config) {
                     Ok(bound) => {
                         let handle = bound.server.handle();
-                        let _ = ready_tx.send(Ok((bound.addrs[0], handle, bound.connections)));
+                        let _ = ready_tx.send(Ok((
+                            bound.addrs[0],
+                            handle,
+                            bound.connections,
+                            bound.memory,
+                        )));
                         let _ = bound.server.await;
                     }
                     Err(error) => {
@@ -387,12 +403,13 @@ pub fn start_in_background(config: Config) -> io::Result<Background> {
                 }
             })
         })?;
-    let (addr, handle, connections) = ready_rx
+    let (addr, handle, connections, memory) = ready_rx
         .recv()
         .map_err(|_| io::Error::other("the server thread ended before binding"))??;
     Ok(Background {
         addr,
         handle,
         connections,
+        memory,
     })
 }

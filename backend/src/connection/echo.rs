@@ -8,7 +8,7 @@ use std::{future::Future, ops::ControlFlow, time::Duration};
 use actix_web::web::Bytes;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Message, ProtocolError};
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
-use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
+use tokio::time::{sleep_until, Instant};
 
 use crate::{
     logging::{log_rate, MESSAGE_LOG},
@@ -51,6 +51,15 @@ impl Observer for () {
     fn echoed(&mut self, _: Kind, _: usize, _: Duration) {}
 }
 
+impl<O: Observer> Observer for &mut O {
+    fn received(&mut self, kind: Kind, bytes: usize) {
+        (**self).received(kind, bytes);
+    }
+    fn echoed(&mut self, kind: Kind, bytes: usize, took: Duration) {
+        (**self).echoed(kind, bytes, took);
+    }
+}
+
 /// When the server pings, and when it gives up on a silent peer.
 #[derive(Debug, Clone, Copy)]
 pub struct Liveness {
@@ -67,9 +76,33 @@ pub struct Liveness {
 /// peer gets close 1001 and the loop waits for its close, at most [`CLOSE_REPLY_TIMEOUT`]. An
 /// error from `outgoing` means the peer is gone, and is returned as is for the caller to drop
 /// quietly. Echoes of messages that arrived together are written together.
-pub async fn echo<In, Out, Stop>(
+// Not an `async fn`: see the comment on the block inside.
+#[allow(clippy::manual_async_fn)]
+pub fn echo<In, Out, Stop, O>(
     mut incoming: In,
     mut outgoing: Out,
+    liveness: Liveness,
+    stop: Stop,
+    mut observer: O,
+) -> impl Future<Output = (Result<Ending, Out::Error>, O)>
+where
+    In: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Unpin,
+    Out: Sink<Message> + Unpin,
+    Stop: Future<Output = ()>,
+    O: Observer,
+{
+    // An async block, not an `async fn`: it uses what it captures in place, where an `async fn`
+    // copies its `mut` arguments into locals and keeps both (the future is what an idle
+    // connection costs, so every byte of it counts).
+    async move {
+        let ending = echo_loop(&mut incoming, &mut outgoing, liveness, stop, &mut observer).await;
+        (ending, observer)
+    }
+}
+
+async fn echo_loop<In, Out, Stop>(
+    incoming: &mut In,
+    outgoing: &mut Out,
     liveness: Liveness,
     stop: Stop,
     observer: &mut impl Observer,
@@ -79,15 +112,14 @@ where
     Out: Sink<Message> + Unpin,
     Stop: Future<Output = ()>,
 {
-    let mut pings = interval_at(
-        Instant::now() + liveness.ping_interval,
-        liveness.ping_interval,
-    );
-    pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut last_heard = Instant::now();
-    // Re-armed only when it fires, from `last_heard`: no timer update per message.
-    let idle = sleep_until(last_heard + liveness.idle_timeout);
-    tokio::pin!(idle, stop);
+    let started = Instant::now();
+    let mut next_ping = started + liveness.ping_interval;
+    let mut last_heard = started;
+    // One timer for the next ping and the idle deadline both (a timer is a hundred bytes and
+    // more of every idle connection); re-armed only when it fires, from `last_heard`: no timer
+    // update per message.
+    let timer = sleep_until(next_ping.min(last_heard + liveness.idle_timeout));
+    tokio::pin!(timer, stop);
 
     let mut batched = 0;
     loop {
@@ -99,29 +131,39 @@ where
         } else {
             None
         };
-        let item = if let Some(item) = ready_now {
-            batched += 1;
-            item
-        } else {
-            batched = 0;
-            outgoing.flush().await?;
-            tokio::select! {
-                // Stop first, so a flooding peer cannot hold off a shutdown.
-                biased;
-                () = &mut stop => return on_shutdown(&mut incoming, &mut outgoing).await,
-                item = incoming.next() => item,
-                () = &mut idle => {
-                    let deadline = last_heard + liveness.idle_timeout;
-                    if Instant::now() < deadline {
-                        idle.as_mut().reset(deadline);
+        let item = match ready_now {
+            Some(item) => {
+                batched += 1;
+                item
+            }
+            None => {
+                batched = 0;
+                outgoing.flush().await?;
+                let woke = tokio::select! {
+                    // Stop first, so a flooding peer cannot hold off a shutdown.
+                    biased;
+                    () = &mut stop => Woke::Stop,
+                    item = incoming.next() => Woke::Item(item),
+                    () = &mut timer => Woke::Timer,
+                };
+                match woke {
+                    Woke::Item(item) => item,
+                    Woke::Stop => return Box::pin(on_shutdown(incoming, outgoing)).await,
+                    Woke::Timer => {
+                        let now = Instant::now();
+                        let idle_deadline = last_heard + liveness.idle_timeout;
+                        if now >= idle_deadline {
+                            let close = Message::Close(Some(going_away("idle timeout")));
+                            outgoing.send(close).await?;
+                            return Ok(Ending::IdleTimeout);
+                        }
+                        if now >= next_ping {
+                            outgoing.send(Message::Ping(Bytes::new())).await?;
+                            next_ping = now + liveness.ping_interval;
+                        }
+                        timer.as_mut().reset(next_ping.min(idle_deadline));
                         continue;
                     }
-                    outgoing.send(Message::Close(Some(going_away("idle timeout")))).await?;
-                    return Ok(Ending::IdleTimeout);
-                }
-                _ = pings.tick() => {
-                    outgoing.send(Message::Ping(Bytes::new())).await?;
-                    continue;
                 }
             }
         };
@@ -130,21 +172,45 @@ where
             let _ = outgoing.flush().await;
             return Ok(Ending::StreamEnded);
         };
+        if is_server_stopping(&item) {
+            return Box::pin(on_shutdown(incoming, outgoing)).await;
+        }
         last_heard = Instant::now();
-        match process_message(item, observer) {
-            ControlFlow::Continue(Some(Reply { message, echoed })) => {
-                outgoing.feed(message).await?;
-                if let Some((kind, len)) = echoed {
-                    observer.echoed(kind, len, last_heard.elapsed());
-                }
-            }
-            ControlFlow::Continue(None) => {}
+        // Taken apart before the write, so that only the message and a few words are kept
+        // while it waits.
+        let (message, echoed) = match process_message(item, observer) {
+            ControlFlow::Continue(Some(Reply { message, echoed })) => (message, echoed),
+            ControlFlow::Continue(None) => continue,
             ControlFlow::Break((close, ending)) => {
-                outgoing.send(Message::Close(close)).await?;
-                return Ok(ending);
+                return Box::pin(close_with(outgoing, close, ending)).await;
             }
+        };
+        outgoing.feed(message).await?;
+        if let Some((kind, len)) = echoed {
+            observer.echoed(kind, len, last_heard.elapsed());
         }
     }
+}
+
+/// Sends the close frame that ends the connection (rare: boxed, out of every idle connection's
+/// future).
+async fn close_with<Out>(
+    outgoing: &mut Out,
+    close: Option<CloseReason>,
+    ending: Ending,
+) -> Result<Ending, Out::Error>
+where
+    Out: Sink<Message> + Unpin,
+{
+    outgoing.send(Message::Close(close)).await?;
+    Ok(ending)
+}
+
+/// What woke the loop while it waited.
+enum Woke {
+    Stop,
+    Item(Option<Result<AggregatedMessage, ProtocolError>>),
+    Timer,
 }
 
 /// What the loop sends for one incoming message, and what it counts once that is handed over.
@@ -199,6 +265,12 @@ pub(crate) fn process_message(
             ControlFlow::Break((Some(reason.clone()), Ending::ProtocolError(reason)))
         }
     }
+}
+
+/// Whether the connection says the server is shutting down ([`Refused::ServerStopping`]): the
+/// server's own connections hear it so; `stop` is for other streams (and tests).
+pub(crate) fn is_server_stopping(item: &Result<AggregatedMessage, ProtocolError>) -> bool {
+    matches!(item, Err(error) if Refused::of(error) == Some(Refused::ServerStopping))
 }
 
 /// Shutdown: close 1001, then the peer's close, waited for at most [`CLOSE_REPLY_TIMEOUT`] (a
@@ -266,6 +338,7 @@ fn close_reason_for(error: &ProtocolError) -> CloseReason {
         ),
         (_, Some(Refused::BadCompression)) => (CloseCode::Invalid, "invalid compressed data"),
         (_, Some(Refused::InvalidUtf8)) => (CloseCode::Invalid, "invalid UTF-8 in a text message"),
+        (_, Some(Refused::ServerStopping)) => (CloseCode::Away, "server shutting down"),
         (ProtocolError::Overflow, _) => (CloseCode::Size, "frame too big"),
         _ => (CloseCode::Protocol, "protocol error"),
     };
@@ -309,7 +382,7 @@ mod tests {
     {
         let mut sent: Vec<Message> = Vec::new();
         let ending: Result<Ending, Infallible> =
-            echo(incoming, &mut sent, LIVENESS, stop, &mut ()).await;
+            echo(incoming, &mut sent, LIVENESS, stop, ()).await.0;
         (sent, ending.unwrap_or_else(|never| match never {}))
     }
 
@@ -527,14 +600,7 @@ mod tests {
         });
         let incoming = Box::pin(burst(3).chain(pause).chain(burst(200)));
         let mut sink = Flushes::default();
-        let ending = echo(
-            incoming,
-            &mut sink,
-            LIVENESS,
-            std::future::pending(),
-            &mut (),
-        )
-        .await;
+        let (ending, ()) = echo(incoming, &mut sink, LIVENESS, std::future::pending(), ()).await;
         assert_eq!(ending, Ok(Ending::StreamEnded));
         assert_eq!(sink.sent.len(), 204);
         // The first poll finds nothing flushed yet; then one flush per burst or batch.

@@ -17,8 +17,8 @@ use tokio::time::{interval_at, sleep_until, Instant, Interval, MissedTickBehavio
 
 use crate::{
     connection::echo::{
-        await_close, going_away, on_shutdown, process_message, Ending, Liveness, Reply,
-        CLOSE_REPLY_TIMEOUT,
+        await_close, going_away, is_server_stopping, on_shutdown, process_message, Ending,
+        Liveness, Reply, CLOSE_REPLY_TIMEOUT,
     },
     limits::memory_budget::Charge,
     metrics::Observer,
@@ -251,6 +251,9 @@ where
             Event::Incoming(None) => {
                 let _ = outgoing.flush().await;
                 return Ok(Ending::StreamEnded);
+            }
+            Event::Incoming(Some(item)) if is_server_stopping(&item) => {
+                return on_shutdown(&mut incoming, &mut outgoing).await;
             }
             Event::Incoming(Some(item)) => {
                 last_heard = Instant::now();

@@ -62,6 +62,8 @@ pub struct WsConnection<T> {
     /// Told to close by the memory budget while echoes were still unwritten: they are dropped,
     /// and nothing more is written.
     cut_off: bool,
+    /// The server's shutdown has been passed on to the echo loop (once).
+    stop_heard: bool,
     deflate: Option<Box<Deflate>>,
 }
 
@@ -112,6 +114,7 @@ impl<T> WsConnection<T> {
             read_closed: false,
             broken: false,
             cut_off: false,
+            stop_heard: false,
             deflate,
         };
         connection.recharge();
@@ -150,15 +153,27 @@ impl<T> WsConnection<T> {
         self.charge.set(held);
     }
 
-    /// About to wait on the socket: a connection holding memory must be woken if the budget
-    /// tells it to close meanwhile (one holding nothing is never told). True if it already was.
+    /// About to wait on the socket to read: the connection must be woken if the budget tells it
+    /// to close meanwhile, or the server stops. True if either already happened.
     fn must_hear_the_budget(&mut self, cx: &Context<'_>) -> bool {
+        self.charge.wake_on_close(cx.waker());
+        // Told between the last look and the registration: the wake went nowhere.
+        self.charge.told_to_close() || self.stop_is_news()
+    }
+
+    /// About to wait on the socket to write: only the budget's word matters here (a shutdown is
+    /// heard by the read side, which the echo loop polls next).
+    fn must_hear_the_budget_writing(&mut self, cx: &Context<'_>) -> bool {
         if !self.charge.holds_any() {
             return false;
         }
         self.charge.wake_on_close(cx.waker());
-        // Told between the last look and the registration: the wake went nowhere.
         self.charge.told_to_close()
+    }
+
+    /// The server is stopping and the echo loop has not been told yet.
+    fn stop_is_news(&self) -> bool {
+        !self.stop_heard && self.charge.server_stopping()
     }
 
     /// Told by the budget to close: lets go of everything read and not yet echoed.
@@ -186,6 +201,10 @@ impl<T: AsyncRead + Unpin> Stream for WsConnection<T> {
                 // goes out only if nothing else is pending.
                 this.cut_off = !this.outgoing.is_empty();
                 return Poll::Ready(Some(Err(Refused::ServerMemoryFull.into_protocol_error())));
+            }
+            if this.stop_is_news() {
+                this.stop_heard = true;
+                return Poll::Ready(Some(Err(Refused::ServerStopping.into_protocol_error())));
             }
             let decoded = this.decoder.decode();
             if let (Some(deflate), Some((wire, payload))) =
@@ -287,7 +306,7 @@ impl<T: AsyncWrite + Unpin> Sink<Message> for WsConnection<T> {
                 let polled = Pin::new(&mut this.io).poll_write(cx, &this.outgoing);
                 let Poll::Ready(written) = polled else {
                     // Once the read side has heard, only the close frame is left to write.
-                    if !this.broken && this.must_hear_the_budget(cx) {
+                    if !this.broken && this.must_hear_the_budget_writing(cx) {
                         continue 'heard;
                     }
                     return Poll::Pending;

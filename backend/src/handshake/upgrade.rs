@@ -87,7 +87,7 @@ where
         fixture.fd = Some(framed.io_ref().as_raw_fd());
     }
     let parts = framed.into_parts();
-    session.spawn(parts.io, &parts.read_buf, settings.connections.stopped());
+    session.spawn(parts.io, &parts.read_buf);
     Ok(())
 }
 

@@ -74,6 +74,10 @@ pub struct MemoryBudget {
     /// choosing whom to close next.
     releasing: AtomicUsize,
     holders: Mutex<Holders>,
+    /// The server is shutting down: every connection is told through its charge's waker (the
+    /// budget knows every connection already; a shutdown future in each would cost hundreds of
+    /// bytes per idle connection).
+    stopping: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -90,7 +94,16 @@ impl MemoryBudget {
             gauges,
             releasing: AtomicUsize::new(0),
             holders: Mutex::new(Holders::default()),
+            stopping: AtomicBool::new(false),
         })
+    }
+
+    /// Shutdown: every connection's charge says so from now on, and each is woken to hear it.
+    pub fn stop_all(&self) {
+        self.stopping.store(true, Ordering::Release);
+        for holder in self.lock().by_id.values() {
+            holder.waker.wake();
+        }
     }
 
     pub fn limit(&self) -> usize {
@@ -217,7 +230,12 @@ impl Charge {
         self.holder.told_to_close.load(Ordering::Acquire)
     }
 
-    /// Wakes `waker` when the budget tells this connection to close.
+    /// Whether the server is shutting down ([`MemoryBudget::stop_all`]).
+    pub fn server_stopping(&self) -> bool {
+        self.budget.stopping.load(Ordering::Acquire)
+    }
+
+    /// Wakes `waker` when the budget tells this connection to close, or the server stops.
     pub fn wake_on_close(&self, waker: &Waker) {
         self.holder.waker.register(waker);
     }

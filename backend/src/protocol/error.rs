@@ -19,6 +19,10 @@ pub enum Refused {
     /// A text message (whole, after its fragments are joined and it is inflated) is not UTF-8:
     /// 1007.
     InvalidUtf8,
+    /// The server is shutting down: 1001. Not the peer's doing; carried the same way, so that
+    /// the loop hears it from the connection and no connection keeps a future of its own
+    /// waiting for the shutdown.
+    ServerStopping,
 }
 
 impl fmt::Display for Refused {
@@ -28,6 +32,7 @@ impl fmt::Display for Refused {
             Refused::ServerMemoryFull => "server memory budget reached",
             Refused::BadCompression => "invalid compressed data",
             Refused::InvalidUtf8 => "invalid UTF-8 in a text message",
+            Refused::ServerStopping => "server shutting down",
         })
     }
 }
