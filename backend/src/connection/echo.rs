@@ -3,12 +3,18 @@
 //! It runs over any stream of incoming messages and any sink of outgoing ones, so tests drive
 //! it with plain in-memory streams and [`crate::connection::session`] with an upgraded connection.
 
-use std::{future::Future, ops::ControlFlow, time::Duration};
+use std::{
+    future::Future,
+    ops::ControlFlow,
+    pin::Pin,
+    task::{Context, Poll, Waker},
+    time::Duration,
+};
 
 use actix_web::web::Bytes;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Message, ProtocolError};
-use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
-use tokio::time::{sleep_until, Instant};
+use futures_util::{future::poll_fn, Sink, SinkExt, Stream, StreamExt};
+use tokio::time::{sleep_until, Instant, Sleep};
 
 use crate::{
     logging::{log_rate, MESSAGE_LOG},
@@ -60,6 +66,66 @@ impl<O: Observer> Observer for &mut O {
     }
 }
 
+/// A WebSocket connection as the loops see it: a stream of incoming messages and a sink for
+/// replies, in one value (the server's [`crate::connection::ws_connection::WsConnection`]; no
+/// split into two halves behind a lock, which cost every connection an allocation).
+pub trait Connection:
+    Stream<Item = Result<AggregatedMessage, ProtocolError>> + Sink<Message> + Unpin
+{
+}
+
+impl<C> Connection for C where
+    C: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Sink<Message> + Unpin
+{
+}
+
+/// A stream and a sink made one [`Connection`]: how tests drive the loop with an iterator of
+/// messages and a `Vec` for what it sends.
+pub struct Duplex<In, Out> {
+    pub incoming: In,
+    pub outgoing: Out,
+}
+
+impl<In: Stream + Unpin, Out: Unpin> Stream for Duplex<In, Out> {
+    type Item = In::Item;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<In::Item>> {
+        self.incoming.poll_next_unpin(cx)
+    }
+}
+
+impl<In: Unpin, Out: Sink<Message> + Unpin> Sink<Message> for Duplex<In, Out> {
+    type Error = Out::Error;
+
+    fn poll_ready(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Out::Error>> {
+        self.outgoing.poll_ready_unpin(cx)
+    }
+
+    fn start_send(mut self: std::pin::Pin<&mut Self>, message: Message) -> Result<(), Out::Error> {
+        self.outgoing.start_send_unpin(message)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Out::Error>> {
+        self.outgoing.poll_flush_unpin(cx)
+    }
+
+    fn poll_close(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Out::Error>> {
+        self.outgoing.poll_close_unpin(cx)
+    }
+}
+
 /// When the server pings, and when it gives up on a silent peer.
 #[derive(Debug, Clone, Copy)]
 pub struct Liveness {
@@ -78,139 +144,196 @@ pub struct Liveness {
 /// quietly. Echoes of messages that arrived together are written together.
 // Not an `async fn`: see the comment on the block inside.
 #[allow(clippy::manual_async_fn)]
-pub fn echo<In, Out, Stop, O>(
-    mut incoming: In,
-    mut outgoing: Out,
+pub fn echo<C, Stop, O>(
+    mut connection: C,
     liveness: Liveness,
     stop: Stop,
     mut observer: O,
-) -> impl Future<Output = (Result<Ending, Out::Error>, O)>
+) -> impl Future<Output = (Result<Ending, C::Error>, O)>
 where
-    In: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Unpin,
-    Out: Sink<Message> + Unpin,
+    C: Connection,
     Stop: Future<Output = ()>,
     O: Observer,
 {
     // An async block, not an `async fn`: it uses what it captures in place, where an `async fn`
     // copies its `mut` arguments into locals and keeps both (the future is what an idle
-    // connection costs, so every byte of it counts).
+    // connection costs, so every byte of it counts). So the loop is written inline, ending in a
+    // labelled block (`break 'conn ending`).
     async move {
-        let ending = echo_loop(&mut incoming, &mut outgoing, liveness, stop, &mut observer).await;
-        (ending, observer)
-    }
-}
+        let connection = &mut connection;
+        // `?` for the block below: an error from the connection ends it.
+        macro_rules! or_end {
+            ($block:lifetime, $result:expr) => {
+                match $result {
+                    Ok(value) => value,
+                    Err(error) => break $block Err(error),
+                }
+            };
+        }
+        let ending = 'conn: {
+            let started = Instant::now();
+            let mut next_ping = started + liveness.ping_interval;
+            let mut last_heard = started;
+            // One timer for the next ping and the idle deadline both (a timer is a hundred bytes and
+            // more of every idle connection); re-armed only when it fires, from `last_heard`: no timer
+            // update per message.
+            let timer = sleep_until(next_ping.min(last_heard + liveness.idle_timeout));
+            tokio::pin!(timer, stop);
 
-async fn echo_loop<In, Out, Stop>(
-    incoming: &mut In,
-    outgoing: &mut Out,
-    liveness: Liveness,
-    stop: Stop,
-    observer: &mut impl Observer,
-) -> Result<Ending, Out::Error>
-where
-    In: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Unpin,
-    Out: Sink<Message> + Unpin,
-    Stop: Future<Output = ()>,
-{
-    let started = Instant::now();
-    let mut next_ping = started + liveness.ping_interval;
-    let mut last_heard = started;
-    // One timer for the next ping and the idle deadline both (a timer is a hundred bytes and
-    // more of every idle connection); re-armed only when it fires, from `last_heard`: no timer
-    // update per message.
-    let timer = sleep_until(next_ping.min(last_heard + liveness.idle_timeout));
-    tokio::pin!(timer, stop);
-
-    let mut batched = 0;
-    loop {
-        // Messages already here are answered together and their echoes written at once: one
-        // write for a burst instead of one per message. The batch is capped so that shutdown,
-        // pings and the idle check below still get their turn during a flood.
-        let ready_now = if batched < MAX_BATCH {
-            incoming.next().now_or_never()
-        } else {
-            None
-        };
-        let item = match ready_now {
-            Some(item) => {
-                batched += 1;
-                item
-            }
-            None => {
-                batched = 0;
-                outgoing.flush().await?;
-                let woke = tokio::select! {
-                    // Stop first, so a flooding peer cannot hold off a shutdown.
-                    biased;
-                    () = &mut stop => Woke::Stop,
-                    item = incoming.next() => Woke::Item(item),
-                    () = &mut timer => Woke::Timer,
-                };
-                match woke {
+            let mut batched = 0;
+            let mut waiting = false;
+            loop {
+                let item = match next_event(
+                    connection,
+                    &mut stop,
+                    &mut timer,
+                    &mut batched,
+                    &mut waiting,
+                )
+                .await
+                {
                     Woke::Item(item) => item,
-                    Woke::Stop => return Box::pin(on_shutdown(incoming, outgoing)).await,
+                    Woke::Failed(error) => break 'conn Err(error),
+                    Woke::Stop => break 'conn Box::pin(on_shutdown(connection)).await,
                     Woke::Timer => {
                         let now = Instant::now();
                         let idle_deadline = last_heard + liveness.idle_timeout;
                         if now >= idle_deadline {
                             let close = Message::Close(Some(going_away("idle timeout")));
-                            outgoing.send(close).await?;
-                            return Ok(Ending::IdleTimeout);
+                            // The sink is ready: `next_event` flushed it before it waited.
+                            or_end!('conn, connection.start_send_unpin(close));
+                            or_end!('conn, connection.flush().await);
+                            break 'conn Ok(Ending::IdleTimeout);
                         }
                         if now >= next_ping {
-                            outgoing.send(Message::Ping(Bytes::new())).await?;
+                            // Written with the next flush, before the loop waits again.
+                            or_end!('conn, connection.start_send_unpin(Message::Ping(Bytes::new())));
                             next_ping = now + liveness.ping_interval;
                         }
                         timer.as_mut().reset(next_ping.min(idle_deadline));
                         continue;
                     }
+                };
+                let Some(item) = item else {
+                    // Echoes of the last burst still go out if the peer only half-closed.
+                    let _ = connection.flush().await;
+                    break 'conn Ok(Ending::StreamEnded);
+                };
+                if is_server_stopping(&item) {
+                    break 'conn Box::pin(on_shutdown(connection)).await;
+                }
+                last_heard = Instant::now();
+                // No await from here to the end of the turn: `next_event` hands over a message
+                // only when the sink can take a reply, so the reply goes in at once, and neither
+                // the message nor its reply takes room in this future while it waits.
+                match process_message(item, &mut observer) {
+                    ControlFlow::Continue(Some(Reply { message, echoed })) => {
+                        or_end!('conn, connection.start_send_unpin(message));
+                        if let Some((kind, len)) = echoed {
+                            observer.echoed(kind, len, last_heard.elapsed());
+                        }
+                    }
+                    ControlFlow::Continue(None) => {}
+                    ControlFlow::Break((close, ending)) => {
+                        break 'conn Box::pin(close_with(connection, close, ending)).await;
+                    }
                 }
             }
         };
-        let Some(item) = item else {
-            // Echoes of the last burst still go out if the peer only half-closed.
-            let _ = outgoing.flush().await;
-            return Ok(Ending::StreamEnded);
-        };
-        if is_server_stopping(&item) {
-            return Box::pin(on_shutdown(incoming, outgoing)).await;
-        }
-        last_heard = Instant::now();
-        // Taken apart before the write, so that only the message and a few words are kept
-        // while it waits.
-        let (message, echoed) = match process_message(item, observer) {
-            ControlFlow::Continue(Some(Reply { message, echoed })) => (message, echoed),
-            ControlFlow::Continue(None) => continue,
-            ControlFlow::Break((close, ending)) => {
-                return Box::pin(close_with(outgoing, close, ending)).await;
-            }
-        };
-        outgoing.feed(message).await?;
-        if let Some((kind, len)) = echoed {
-            observer.echoed(kind, len, last_heard.elapsed());
-        }
+        (ending, observer)
     }
 }
 
 /// Sends the close frame that ends the connection (rare: boxed, out of every idle connection's
 /// future).
-async fn close_with<Out>(
-    outgoing: &mut Out,
+async fn close_with<C: Connection>(
+    connection: &mut C,
     close: Option<CloseReason>,
     ending: Ending,
-) -> Result<Ending, Out::Error>
-where
-    Out: Sink<Message> + Unpin,
-{
-    outgoing.send(Message::Close(close)).await?;
+) -> Result<Ending, C::Error> {
+    connection.send(Message::Close(close)).await?;
     Ok(ending)
 }
 
-/// What woke the loop while it waited.
-enum Woke {
+/// What the loop is to handle next.
+enum Woke<E> {
     Stop,
     Item(Option<Result<AggregatedMessage, ProtocolError>>),
     Timer,
+    /// Writing failed: the peer is gone.
+    Failed(E),
+}
+
+/// The loop's one place of waiting, as a single small future. Messages already here are
+/// answered together and their echoes written at once: one write for a burst instead of one per
+/// message; the batch is capped (`MAX_BATCH`) so that shutdown, pings and the idle check still
+/// get their turn during a flood. Once no message is ready (or the batch is full), the echoes
+/// are flushed (nothing is read while they wait: a client that does not read holds up its own
+/// echoes, not the server's memory), then the first of the shutdown, a message and the timer.
+/// Whatever it hands over, the sink is ready for one reply (`poll_ready`), so the loop answers
+/// without waiting.
+fn next_event<'a, 'p, C, Stop>(
+    connection: &'a mut C,
+    stop: &'a mut Pin<&'p mut Stop>,
+    timer: &'a mut Pin<&'p mut Sleep>,
+    batched: &'a mut usize,
+    waiting: &'a mut bool,
+) -> impl Future<Output = Woke<C::Error>> + use<'a, 'p, C, Stop>
+where
+    'p: 'a,
+    C: Connection,
+    Stop: Future<Output = ()>,
+{
+    poll_fn(move |cx| {
+        if !*waiting {
+            // A message is taken only when the sink can take its reply at once; past its high
+            // water it first writes what it has (and the task waits for that, reading nothing).
+            match connection.poll_ready_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(error)) => return Poll::Ready(Woke::Failed(error)),
+                Poll::Ready(Ok(())) => {}
+            }
+            if *batched < MAX_BATCH {
+                // Only what is already here: no waker registered (the wait below does that).
+                let mut now_only = Context::from_waker(Waker::noop());
+                if let Poll::Ready(item) = connection.poll_next_unpin(&mut now_only) {
+                    *batched += 1;
+                    return Poll::Ready(Woke::Item(item));
+                }
+            }
+            *batched = 0;
+            *waiting = true;
+        }
+        match connection.poll_flush_unpin(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(error)) => {
+                *waiting = false;
+                return Poll::Ready(Woke::Failed(error));
+            }
+            Poll::Ready(Ok(())) => {}
+        }
+        // Flushed: ready for a reply (what the sink's contract asks before `start_send`).
+        match connection.poll_ready_unpin(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(error)) => {
+                *waiting = false;
+                return Poll::Ready(Woke::Failed(error));
+            }
+            Poll::Ready(Ok(())) => {}
+        }
+        // Stop first, so a flooding peer cannot hold off a shutdown.
+        let woke = if stop.as_mut().poll(cx).is_ready() {
+            Woke::Stop
+        } else if let Poll::Ready(item) = connection.poll_next_unpin(cx) {
+            Woke::Item(item)
+        } else if timer.as_mut().poll(cx).is_ready() {
+            Woke::Timer
+        } else {
+            return Poll::Pending;
+        };
+        *waiting = false;
+        Poll::Ready(woke)
+    })
 }
 
 /// What the loop sends for one incoming message, and what it counts once that is handed over.
@@ -275,26 +398,16 @@ pub(crate) fn is_server_stopping(item: &Result<AggregatedMessage, ProtocolError>
 
 /// Shutdown: close 1001, then the peer's close, waited for at most [`CLOSE_REPLY_TIMEOUT`] (a
 /// client that never answers does not hold up the shutdown for long).
-pub(crate) async fn on_shutdown<In, Out>(
-    incoming: &mut In,
-    outgoing: &mut Out,
-) -> Result<Ending, Out::Error>
-where
-    In: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Unpin,
-    Out: Sink<Message> + Unpin,
-{
+pub(crate) async fn on_shutdown<C: Connection>(connection: &mut C) -> Result<Ending, C::Error> {
     let close = going_away("server shutting down");
-    outgoing.send(Message::Close(Some(close))).await?;
-    let _ = tokio::time::timeout(CLOSE_REPLY_TIMEOUT, await_close(incoming)).await;
+    connection.send(Message::Close(Some(close))).await?;
+    let _ = tokio::time::timeout(CLOSE_REPLY_TIMEOUT, await_close(connection)).await;
     Ok(Ending::ShutDown)
 }
 
 /// After our close frame: read (and drop) what is still in flight until the peer's close.
-pub(crate) async fn await_close<In>(incoming: &mut In)
-where
-    In: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Unpin,
-{
-    while let Some(Ok(message)) = incoming.next().await {
+pub(crate) async fn await_close<C: Connection>(connection: &mut C) {
+    while let Some(Ok(message)) = connection.next().await {
         if matches!(message, AggregatedMessage::Close(_)) {
             return;
         }
@@ -381,8 +494,17 @@ mod tests {
         Stop: Future<Output = ()>,
     {
         let mut sent: Vec<Message> = Vec::new();
-        let ending: Result<Ending, Infallible> =
-            echo(incoming, &mut sent, LIVENESS, stop, ()).await.0;
+        let ending: Result<Ending, Infallible> = echo(
+            Duplex {
+                incoming,
+                outgoing: &mut sent,
+            },
+            LIVENESS,
+            stop,
+            (),
+        )
+        .await
+        .0;
         (sent, ending.unwrap_or_else(|never| match never {}))
     }
 
@@ -600,7 +722,11 @@ mod tests {
         });
         let incoming = Box::pin(burst(3).chain(pause).chain(burst(200)));
         let mut sink = Flushes::default();
-        let (ending, ()) = echo(incoming, &mut sink, LIVENESS, std::future::pending(), ()).await;
+        let connection = Duplex {
+            incoming,
+            outgoing: &mut sink,
+        };
+        let (ending, ()) = echo(connection, LIVENESS, std::future::pending(), ()).await;
         assert_eq!(ending, Ok(Ending::StreamEnded));
         assert_eq!(sink.sent.len(), 204);
         // The first poll finds nothing flushed yet; then one flush per burst or batch.

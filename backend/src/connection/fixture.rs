@@ -12,13 +12,13 @@ use std::{collections::VecDeque, future::Future, ops::ControlFlow, time::Duratio
 use actix_http::ws::Item;
 use actix_web::web::Bytes;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Message, ProtocolError};
-use futures_util::{future::poll_fn, Sink, SinkExt, Stream, StreamExt};
+use futures_util::{future::poll_fn, SinkExt, StreamExt};
 use tokio::time::{interval_at, sleep_until, Instant, Interval, MissedTickBehavior};
 
 use crate::{
     connection::echo::{
-        await_close, going_away, is_server_stopping, on_shutdown, process_message, Ending,
-        Liveness, Reply, CLOSE_REPLY_TIMEOUT,
+        await_close, going_away, is_server_stopping, on_shutdown, process_message, Connection,
+        Ending, Liveness, Reply, CLOSE_REPLY_TIMEOUT,
     },
     limits::memory_budget::Charge,
     metrics::Observer,
@@ -144,18 +144,16 @@ enum Event {
 
 /// The echo loop of [`super::echo::echo`] with `behaviour` on top. `charge` holds what waits
 /// for a delay.
-pub async fn fixture_echo<In, Out, Stop>(
-    mut incoming: In,
-    mut outgoing: Out,
+pub async fn fixture_echo<C, Stop>(
+    connection: &mut C,
     liveness: Liveness,
     stop: Stop,
     observer: &mut impl Observer,
     behaviour: &Behaviour,
     charge: Charge,
-) -> Result<Ending, Out::Error>
+) -> Result<Ending, C::Error>
 where
-    In: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Unpin,
-    Out: Sink<Message> + Unpin,
+    C: Connection,
     Stop: Future<Output = ()>,
 {
     let started = Instant::now();
@@ -187,13 +185,15 @@ where
     tokio::pin!(stop, idle, close_at, reset_at, next_due);
 
     if let Some(hello) = &behaviour.hello {
-        outgoing.send(Message::Text(hello.as_str().into())).await?;
+        connection
+            .send(Message::Text(hello.as_str().into()))
+            .await?;
     }
     loop {
         if let Some(end) = count_reached(behaviour, echoes) {
-            return end_by(end, behaviour, &mut incoming, &mut outgoing).await;
+            return end_by(end, behaviour, connection).await;
         }
-        outgoing.flush().await?;
+        connection.flush().await?;
         let event = tokio::select! {
             biased;
             () = &mut stop => Event::Stop,
@@ -202,40 +202,31 @@ where
             () = &mut close_at => Event::Close,
             () = &mut next_due, if !waiting.queue.is_empty() => Event::Due,
             () = tick(&mut pushes) => Event::Push,
-            item = incoming.next() => Event::Incoming(item),
+            item = connection.next() => Event::Incoming(item),
             () = &mut idle => Event::Idle,
             _ = pings.tick() => Event::Ping,
         };
         match event {
-            Event::Stop => return on_shutdown(&mut incoming, &mut outgoing).await,
+            Event::Stop => return on_shutdown(connection).await,
             Event::MemoryFull => {
                 let reason = CloseReason {
                     code: CloseCode::Again,
                     description: Some("server memory budget reached, try again later".into()),
                 };
-                outgoing.send(Message::Close(Some(reason.clone()))).await?;
+                connection
+                    .send(Message::Close(Some(reason.clone())))
+                    .await?;
                 return Ok(Ending::ProtocolError(reason));
             }
-            Event::Reset => {
-                return end_by(End::Reset, behaviour, &mut incoming, &mut outgoing).await
-            }
-            Event::Close => {
-                return end_by(End::Close, behaviour, &mut incoming, &mut outgoing).await
-            }
+            Event::Reset => return end_by(End::Reset, behaviour, connection).await,
+            Event::Close => return end_by(End::Close, behaviour, connection).await,
             Event::Due => {
                 let now = Instant::now();
                 while let Some((message, arrived)) = waiting.pop_due(now) {
-                    send_echo(
-                        &mut outgoing,
-                        message,
-                        behaviour.fragment,
-                        observer,
-                        arrived,
-                    )
-                    .await?;
+                    send_echo(connection, message, behaviour.fragment, observer, arrived).await?;
                     echoes += 1;
                     if let Some(end) = count_reached(behaviour, echoes) {
-                        return end_by(end, behaviour, &mut incoming, &mut outgoing).await;
+                        return end_by(end, behaviour, connection).await;
                     }
                 }
                 if let Some((due, _, _)) = waiting.queue.front() {
@@ -245,15 +236,15 @@ where
             Event::Push => {
                 if let Some(push) = behaviour.push {
                     pushed += 1;
-                    outgoing.feed(pushed_message(push, pushed)).await?;
+                    connection.feed(pushed_message(push, pushed)).await?;
                 }
             }
             Event::Incoming(None) => {
-                let _ = outgoing.flush().await;
+                let _ = connection.flush().await;
                 return Ok(Ending::StreamEnded);
             }
             Event::Incoming(Some(item)) if is_server_stopping(&item) => {
-                return on_shutdown(&mut incoming, &mut outgoing).await;
+                return on_shutdown(connection).await;
             }
             Event::Incoming(Some(item)) => {
                 last_heard = Instant::now();
@@ -273,7 +264,7 @@ where
                             waiting.push(due, message, last_heard);
                         } else {
                             send_echo(
-                                &mut outgoing,
+                                connection,
                                 message,
                                 behaviour.fragment,
                                 observer,
@@ -284,11 +275,11 @@ where
                         }
                     }
                     ControlFlow::Continue(Some(Reply { message, .. })) => {
-                        outgoing.feed(message).await?;
+                        connection.feed(message).await?;
                     }
                     ControlFlow::Continue(None) => {}
                     ControlFlow::Break((close, ending)) => {
-                        outgoing.send(Message::Close(close)).await?;
+                        connection.send(Message::Close(close)).await?;
                         return Ok(ending);
                     }
                 }
@@ -299,13 +290,13 @@ where
                     idle.as_mut().reset(deadline);
                     continue;
                 }
-                outgoing
+                connection
                     .send(Message::Close(Some(going_away("idle timeout"))))
                     .await?;
                 return Ok(Ending::IdleTimeout);
             }
             Event::Ping => {
-                outgoing.feed(Message::Ping(Bytes::new())).await?;
+                connection.feed(Message::Ping(Bytes::new())).await?;
             }
         }
     }
@@ -341,25 +332,22 @@ fn count_reached(behaviour: &Behaviour, echoes: u64) -> Option<End> {
 
 /// Closes with the asked code and reason (then waits for the peer's close a moment), or ends
 /// without a close frame: the session then resets the TCP connection.
-async fn end_by<In, Out>(
+async fn end_by<C: Connection>(
     end: End,
     behaviour: &Behaviour,
-    incoming: &mut In,
-    outgoing: &mut Out,
-) -> Result<Ending, Out::Error>
-where
-    In: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Unpin,
-    Out: Sink<Message> + Unpin,
-{
+    connection: &mut C,
+) -> Result<Ending, C::Error> {
     match (end, &behaviour.close) {
         (End::Close, Some((_, reason))) => {
-            outgoing.send(Message::Close(Some(reason.clone()))).await?;
-            let _ = tokio::time::timeout(CLOSE_REPLY_TIMEOUT, await_close(incoming)).await;
+            connection
+                .send(Message::Close(Some(reason.clone())))
+                .await?;
+            let _ = tokio::time::timeout(CLOSE_REPLY_TIMEOUT, await_close(connection)).await;
             Ok(Ending::Fixture(Some(reason.clone())))
         }
         _ => {
             // Echoes already handed over still go out; then nothing more.
-            outgoing.flush().await?;
+            connection.flush().await?;
             Ok(Ending::Fixture(None))
         }
     }
@@ -367,20 +355,17 @@ where
 
 /// Sends an echo whole, or cut into frames of at most `fragment` bytes (a text message may be
 /// cut inside a character: only the whole message must be UTF-8).
-async fn send_echo<Out>(
-    outgoing: &mut Out,
+async fn send_echo<C: Connection>(
+    connection: &mut C,
     message: Message,
     fragment: Option<usize>,
     observer: &mut impl Observer,
     arrived: Instant,
-) -> Result<(), Out::Error>
-where
-    Out: Sink<Message> + Unpin,
-{
+) -> Result<(), C::Error> {
     let (kind, bytes) = match &message {
         Message::Text(text) => (crate::metrics::Kind::Text, text.as_bytes().clone()),
         Message::Binary(bytes) => (crate::metrics::Kind::Binary, bytes.clone()),
-        _ => return outgoing.feed(message).await,
+        _ => return connection.feed(message).await,
     };
     let len = bytes.len();
     match fragment {
@@ -395,11 +380,11 @@ where
                     (_, true) => Item::Last(piece),
                     _ => Item::Continue(piece),
                 };
-                outgoing.feed(Message::Continuation(item)).await?;
+                connection.feed(Message::Continuation(item)).await?;
                 at = end;
             }
         }
-        _ => outgoing.feed(message).await?,
+        _ => connection.feed(message).await?,
     }
     observer.echoed(kind, len, arrived.elapsed());
     Ok(())

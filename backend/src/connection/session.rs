@@ -12,11 +12,11 @@ use std::{
 };
 
 use actix_codec::{AsyncRead, AsyncWrite};
-use futures_util::{future::Either, StreamExt};
+use futures_util::future::Either;
 
 use crate::{
-    connection::echo::echo, connection::echo::Ending, connection::echo::Liveness,
-    connection::fixture::fixture_echo, connection::fixture::Behaviour,
+    connection::echo::echo, connection::echo::Connection, connection::echo::Ending,
+    connection::echo::Liveness, connection::fixture::fixture_echo, connection::fixture::Behaviour,
     connection::ws_connection::Limits, connection::ws_connection::WsConnection,
     limits::connections::Permit, limits::memory_budget::Charge, limits::memory_budget::Verdict,
     logging::peer_text, metrics::ConnectionRecord, protocol::permessage_deflate::Negotiated,
@@ -24,7 +24,6 @@ use crate::{
 
 /// What a session needs besides its socket.
 pub struct Session {
-    pub peer: Option<SocketAddr>,
     pub liveness: Liveness,
     pub limits: Limits,
     pub charge: Charge,
@@ -46,34 +45,19 @@ pub struct Fixture {
 }
 
 /// The fixture's loop; for `reset_after`, the socket set to reset before it is dropped.
-async fn run_fixture<In, Out>(
-    mut incoming: In,
-    mut outgoing: Out,
+async fn run_fixture<C: Connection>(
+    mut connection: C,
     liveness: Liveness,
     stop: impl Future<Output = ()>,
     record: &mut ConnectionRecord,
     fixture: Fixture,
-) -> Result<Ending, Out::Error>
-where
-    In: futures_util::Stream<Item = Result<actix_ws::AggregatedMessage, actix_ws::ProtocolError>>
-        + Unpin,
-    Out: futures_util::Sink<actix_ws::Message> + Unpin,
-{
+) -> Result<Ending, C::Error> {
     let Fixture {
         behaviour,
         charge,
         fd,
     } = fixture;
-    let ending = fixture_echo(
-        &mut incoming,
-        &mut outgoing,
-        liveness,
-        stop,
-        record,
-        &behaviour,
-        charge,
-    )
-    .await;
+    let ending = fixture_echo(&mut connection, liveness, stop, record, &behaviour, charge).await;
     if let (Ok(Ending::Fixture(None)), Some(fd)) = (&ending, fd) {
         reset_on_close(fd);
     }
@@ -108,7 +92,6 @@ impl Session {
         T: AsyncRead + AsyncWrite + Unpin + 'static,
     {
         let Session {
-            peer,
             liveness,
             limits,
             charge,
@@ -120,14 +103,13 @@ impl Session {
         let tail = Some(Tail {
             permit,
             verdict: charge.verdict(),
-            peer,
         });
-        let (outgoing, incoming) = WsConnection::new(io, early, limits, charge, deflate).split();
+        let connection = WsConnection::new(io, early, limits, charge, deflate);
         // Nothing to wait on besides the connection: it says when the server stops.
         let stop = std::future::pending::<()>();
         match fixture {
             None => Either::Left(Task {
-                looping: echo(incoming, outgoing, liveness, stop, record),
+                looping: echo(connection, liveness, stop, record),
                 tail,
             }),
             // Boxed: the task of every plain connection stays as small as it was.
@@ -135,8 +117,7 @@ impl Session {
                 looping: Box::pin(async move {
                     let mut record = record;
                     let ending =
-                        run_fixture(incoming, outgoing, liveness, stop, &mut record, *fixture)
-                            .await;
+                        run_fixture(connection, liveness, stop, &mut record, *fixture).await;
                     (ending, record)
                 }),
                 tail,
@@ -159,11 +140,10 @@ pin_project_lite::pin_project! {
     }
 }
 
-/// What the last line needs besides the loop's result.
+/// What the last line needs besides the loop's result (the peer's address is in the verdict).
 pub struct Tail {
     permit: Permit,
     verdict: Verdict,
-    peer: Option<SocketAddr>,
 }
 
 impl<F: Future<Output = Looped>> Future for Task<F> {
@@ -190,7 +170,7 @@ impl Tail {
             how
         };
         let (lasted, tally) = record.closed(code);
-        log_closed(self.peer, lasted, &tally, code, how);
+        log_closed(self.verdict.peer(), lasted, &tally, code, how);
     }
 }
 
@@ -263,7 +243,6 @@ mod tests {
         let connections = Connections::new(10);
         let settings = EchoSettings::for_tests(Arc::clone(&connections));
         let session = Session {
-            peer: None,
             liveness: settings.liveness,
             limits: settings.limits,
             charge: settings.memory.open(None),
@@ -272,29 +251,6 @@ mod tests {
             deflate: None,
             fixture: None,
         };
-        let (client2, accepted2) = tokio::join!(
-            tokio::net::TcpStream::connect(listener.local_addr().expect("addr")),
-            listener.accept()
-        );
-        let _client2 = client2.expect("c2");
-        let (outgoing, incoming) = WsConnection::new(
-            accepted2.expect("a2").0,
-            &[],
-            settings.limits,
-            settings.memory.open(None),
-            None,
-        )
-        .split();
-        let mut record = settings.metrics.connection_opened();
-        let echo_future = echo(
-            incoming,
-            outgoing,
-            settings.liveness,
-            std::future::pending::<()>(),
-            &mut record,
-        );
-        println!("TEMP echo future {}", std::mem::size_of_val(&echo_future));
-        drop(echo_future);
         let Either::Left(task) = session.task(io, &[]) else {
             panic!("a plain connection runs the echo loop");
         };

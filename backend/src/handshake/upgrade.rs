@@ -208,7 +208,6 @@ fn admit(request: &Request, settings: &EchoSettings) -> Result<(Response<()>, Se
     });
     let fixture = fixture_of(asked, request, &response, settings);
     let session = Session {
-        peer: request.peer_addr(),
         liveness: settings.liveness,
         limits: settings.limits,
         charge: settings.memory.open(request.peer_addr()),

@@ -266,6 +266,12 @@ impl Verdict {
     pub fn closed_for_memory(&self) -> bool {
         self.0.told_to_close.load(Ordering::Acquire)
     }
+
+    /// The connection's peer, as its charge was opened with (kept here once, not again in the
+    /// connection's task).
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.0.peer
+    }
 }
 
 #[cfg(test)]
