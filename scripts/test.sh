@@ -95,9 +95,9 @@ suite "format (cargo fmt --check)" cargo fmt --all -- --check
 suite "lint native (clippy)" cargo clippy -p backend -p client -p bench -p ws-deflate -p ws-peer-text -p ws-wire -p bench-peers --all-targets -- -D warnings
 suite "lint wasm (clippy)" cargo clippy -p frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
 suite "backend, client, bench and the shared crates (cargo test)" cargo test -p backend -p client -p bench -p ws-deflate -p ws-peer-text -p ws-wire
-suite "memory bound and hostile peers (release backend)" \
-  cargo test --release -p backend --test memory_bound --test hostile_peers -- --ignored \
-  --test-threads 1 --nocapture
+suite "memory bound, hostile peers and idle memory (release backend)" \
+  cargo test --release -p backend --test memory_bound --test hostile_peers --test idle_memory \
+  -- --ignored --test-threads 1 --nocapture
 suite "behind nginx (deploy/nginx.conf, two backends)" \
   cargo test -p backend --test behind_nginx -- --ignored
 suite "bundle (trunk build --release, size budget)" bundle

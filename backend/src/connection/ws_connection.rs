@@ -8,7 +8,9 @@
 //!
 //! What it holds (undecoded bytes, the message handed to the echo loop, unwritten echoes) is
 //! kept in its [`Charge`] against the server-wide memory budget. Told by the budget to close,
-//! it drops its buffers at once and ends its stream with [`Refused::ServerMemoryFull`].
+//! it drops its buffers at once and ends its stream with [`Refused::ServerMemoryFull`]. The
+//! server's shutdown reaches it the same way (the charge's waker): its stream yields
+//! [`Refused::ServerStopping`] once, and the echo loop closes with 1001.
 //!
 //! With permessage-deflate agreed, echoes of at least the threshold go out compressed (RSV1),
 //! and the compressor and inflater are let go whenever the connection waits for its client, if
