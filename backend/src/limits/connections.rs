@@ -3,20 +3,20 @@
 
 use std::{
     sync::{
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc,
     },
     time::Duration,
 };
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
 
 /// Shared by every worker: the open-connection count, its limit, and whether we are stopping.
 #[derive(Debug)]
 pub struct Connections {
     open: AtomicUsize,
     max: usize,
-    stopping: watch::Sender<bool>,
+    stopping: AtomicBool,
     all_closed: Notify,
 }
 
@@ -31,7 +31,7 @@ impl Connections {
         Arc::new(Connections {
             open: AtomicUsize::new(0),
             max,
-            stopping: watch::channel(false).0,
+            stopping: AtomicBool::new(false),
             all_closed: Notify::new(),
         })
     }
@@ -71,21 +71,14 @@ impl Connections {
     }
 
     pub fn is_stopping(&self) -> bool {
-        *self.stopping.borrow()
+        self.stopping.load(Ordering::Acquire)
     }
 
-    /// Tells every echo loop to close with 1001; new upgrades are refused from now on.
+    /// New upgrades are refused and `/healthz` says 503 from now on. The open connections are
+    /// told through the memory budget, which has a waker for each
+    /// ([`crate::limits::memory_budget::MemoryBudget::stop_all`], called by `server::shut_down`).
     pub fn begin_shutdown(&self) {
-        self.stopping.send_replace(true);
-    }
-
-    /// Resolves once shutdown has begun: what each echo loop waits on.
-    pub fn stopped(&self) -> impl std::future::Future<Output = ()> + 'static {
-        let mut stopping = self.stopping.subscribe();
-        async move {
-            // An error means the sender is gone, which only happens as the server is dropped.
-            let _ = stopping.wait_for(|stopping| *stopping).await;
-        }
+        self.stopping.store(true, Ordering::Release);
     }
 
     /// Waits until every connection has closed, at most `grace`; true if they all did.
@@ -146,9 +139,7 @@ mod tests {
             "still open after the grace"
         );
 
-        let stopped = connections.stopped();
         connections.begin_shutdown();
-        stopped.await;
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(300)).await;
             drop(permit);
