@@ -24,6 +24,7 @@ use crate::{
     compression::{Offer, SharedReport},
     deflate_stream::DeflateStream,
     error::{ConnectError, Failure, UsageError},
+    head::Head,
     limits::{MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, MAX_WRITE_BUFFER_BYTES},
 };
 
@@ -44,49 +45,6 @@ pub struct Connected {
     pub compression: SharedReport,
     /// The 101 as it came, for `-v`.
     pub response_head: Head,
-}
-
-/// A request or response head as `-v` prints it: its first line, then each header in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Head {
-    pub start: String,
-    pub headers: Vec<(String, String)>,
-}
-
-impl Head {
-    fn headers_of(
-        headers: &tokio_tungstenite::tungstenite::http::HeaderMap,
-    ) -> Vec<(String, String)> {
-        headers
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect()
-    }
-
-    /// The request as tungstenite writes it (it sends these headers in this order).
-    pub fn of_request<B>(request: &tokio_tungstenite::tungstenite::http::Request<B>) -> Head {
-        let target = request
-            .uri()
-            .path_and_query()
-            .map_or("/", |target| target.as_str());
-        Head {
-            start: format!("{} {target} {:?}", request.method(), request.version()),
-            headers: Self::headers_of(request.headers()),
-        }
-    }
-
-    /// A response head as it was read.
-    pub fn of_response<B>(response: &tokio_tungstenite::tungstenite::http::Response<B>) -> Head {
-        Head {
-            start: format!("{:?} {}", response.version(), response.status()),
-            headers: Self::headers_of(response.headers()),
-        }
-    }
 }
 
 /// Everything needed to (re)connect, prepared once from the flags.

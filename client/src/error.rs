@@ -7,7 +7,7 @@ use std::{fmt, path::PathBuf, time::Duration};
 use tokio_tungstenite::tungstenite::{self, error::ProtocolError, http::StatusCode};
 use url::Url;
 
-use crate::connect::Head;
+use crate::head::Head;
 
 /// Longest part of a refusal's body shown, in characters: a server chooses it.
 const MAX_BODY_CHARS: usize = 500;

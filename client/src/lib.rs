@@ -6,7 +6,8 @@
 //!   [`payload`]: hex and base64 lines.
 //! - [`connect`]: TCP, TLS, the handshake; [`limits`]: what the client takes and queues; [`compression`] and
 //!   [`deflate_stream`]: permessage-deflate under tungstenite.
-//! - [`error`]: what goes wrong opening or keeping a connection, as types.
+//! - [`error`]: what goes wrong with the flags, or opening or keeping a connection, as types;
+//!   [`head`]: a handshake head as `-v` prints it.
 //! - [`session`]: one connection's loop and how it ends; [`output`]: what is printed;
 //!   [`backoff`]: the reconnect schedule.
 
@@ -16,6 +17,7 @@ pub mod compression;
 pub mod connect;
 pub mod deflate_stream;
 pub mod error;
+pub mod head;
 pub mod input;
 pub mod limits;
 pub mod output;

@@ -118,7 +118,7 @@ impl Printer {
     }
 
     /// A handshake head for `-v`: `> ` lines for the request sent, `< ` for the answer.
-    pub fn head(&mut self, sent: bool, head: &crate::connect::Head) {
+    pub fn head(&mut self, sent: bool, head: &crate::head::Head) {
         if self.json {
             let headers: Vec<[&str; 2]> = head
                 .headers
