@@ -89,10 +89,7 @@ pub struct Duplex<In, Out> {
 impl<In: Stream + Unpin, Out: Unpin> Stream for Duplex<In, Out> {
     type Item = In::Item;
 
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<In::Item>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<In::Item>> {
         self.incoming.poll_next_unpin(cx)
     }
 }
@@ -100,28 +97,19 @@ impl<In: Stream + Unpin, Out: Unpin> Stream for Duplex<In, Out> {
 impl<In: Unpin, Out: Sink<Message> + Unpin> Sink<Message> for Duplex<In, Out> {
     type Error = Out::Error;
 
-    fn poll_ready(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Out::Error>> {
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Out::Error>> {
         self.outgoing.poll_ready_unpin(cx)
     }
 
-    fn start_send(mut self: std::pin::Pin<&mut Self>, message: Message) -> Result<(), Out::Error> {
+    fn start_send(mut self: Pin<&mut Self>, message: Message) -> Result<(), Out::Error> {
         self.outgoing.start_send_unpin(message)
     }
 
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Out::Error>> {
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Out::Error>> {
         self.outgoing.poll_flush_unpin(cx)
     }
 
-    fn poll_close(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Out::Error>> {
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Out::Error>> {
         self.outgoing.poll_close_unpin(cx)
     }
 }
@@ -133,15 +121,17 @@ pub struct Liveness {
     pub idle_timeout: Duration,
 }
 
-/// Echoes `incoming` into `outgoing` until the peer closes, breaks the protocol, goes silent
+/// Echoes what comes in on `connection` back out on it until the peer closes, breaks the protocol, goes silent
 /// or goes away, or `stop` resolves.
 ///
 /// Text and binary messages come back unchanged, pings get their pong, a close frame is
 /// answered with the peer's own close code (RFC 6455 §5.5.1). The server pings every
 /// `ping_interval`; anything from the peer counts as a sign of life. When `stop` resolves the
-/// peer gets close 1001 and the loop waits for its close, at most [`CLOSE_REPLY_TIMEOUT`]. An
-/// error from `outgoing` means the peer is gone, and is returned as is for the caller to drop
-/// quietly. Echoes of messages that arrived together are written together.
+/// peer gets close 1001 and the loop waits for its close, at most [`CLOSE_REPLY_TIMEOUT`]; the
+/// server's own connections say so themselves ([`Refused::ServerStopping`]) and `stop` never
+/// resolves there. An error from the connection's sink means the peer is gone, and is returned
+/// as is for the caller to drop quietly. Echoes of messages that arrived together are written
+/// together. The observer is handed back with how the connection ended.
 // Not an `async fn`: see the comment on the block inside.
 #[allow(clippy::manual_async_fn)]
 pub fn echo<C, Stop, O>(
@@ -685,7 +675,7 @@ mod tests {
         fn poll_ready(
             self: std::pin::Pin<&mut Self>,
             _: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Result<(), Infallible>> {
+        ) -> Poll<Result<(), Infallible>> {
             std::task::Poll::Ready(Ok(()))
         }
         fn start_send(self: std::pin::Pin<&mut Self>, item: Message) -> Result<(), Infallible> {
@@ -695,7 +685,7 @@ mod tests {
         fn poll_flush(
             self: std::pin::Pin<&mut Self>,
             _: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Result<(), Infallible>> {
+        ) -> Poll<Result<(), Infallible>> {
             let this = self.get_mut();
             if this.flushed_after.last() != Some(&this.sent.len()) {
                 this.flushed_after.push(this.sent.len());
@@ -704,8 +694,8 @@ mod tests {
         }
         fn poll_close(
             self: std::pin::Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Result<(), Infallible>> {
+            cx: &mut Context<'_>,
+        ) -> Poll<Result<(), Infallible>> {
             self.poll_flush(cx)
         }
     }
