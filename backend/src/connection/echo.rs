@@ -121,8 +121,8 @@ pub struct Liveness {
     pub idle_timeout: Duration,
 }
 
-/// Echoes what comes in on `connection` back out on it until the peer closes, breaks the protocol, goes silent
-/// or goes away, or `stop` resolves.
+/// Echoes what comes in on `connection` back out on it until the peer closes, breaks the
+/// protocol, goes silent or goes away, or `stop` resolves.
 ///
 /// Text and binary messages come back unchanged, pings get their pong, a close frame is
 /// answered with the peer's own close code (RFC 6455 §5.5.1). The server pings every
@@ -164,9 +164,9 @@ where
             let started = Instant::now();
             let mut next_ping = started + liveness.ping_interval;
             let mut last_heard = started;
-            // One timer for the next ping and the idle deadline both (a timer is a hundred bytes and
-            // more of every idle connection); re-armed only when it fires, from `last_heard`: no timer
-            // update per message.
+            // One timer for the next ping and the idle deadline both (a timer is a hundred
+            // bytes and more of every idle connection); re-armed only when it fires, from
+            // `last_heard`: no timer update per message.
             let timer = sleep_until(next_ping.min(last_heard + liveness.idle_timeout));
             tokio::pin!(timer, stop);
 
