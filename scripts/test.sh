@@ -92,7 +92,7 @@ browser_benchmark_smoke() {
 }
 
 suite "format (cargo fmt --check)" cargo fmt --all -- --check
-suite "lint native (clippy)" cargo clippy -p backend -p client -p bench -p ws-deflate -p ws-peer-text -p ws-wire -p bench-peers --all-targets -- -D warnings
+suite "lint native (clippy)" cargo clippy -p backend -p client -p bench -p ws-deflate -p ws-peer-text -p ws-wire -p ws-fixture -p bench-peers --all-targets -- -D warnings
 suite "lint wasm (clippy)" cargo clippy -p frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
 suite "backend, client, bench and the shared crates (cargo test)" cargo test -p backend -p client -p bench -p ws-deflate -p ws-peer-text -p ws-wire
 suite "memory bound, hostile peers and idle memory (release backend)" \

@@ -4,23 +4,8 @@
 
 use web_sys::Url;
 
-/// Every parameter the panel sets, in the order it shows them.
-pub const NAMES: [&str; 14] = [
-    "delay",
-    "close_after",
-    "close_code",
-    "close_reason",
-    "reset_after",
-    "push_every",
-    "push_size",
-    "push_type",
-    "pongs",
-    "fragment",
-    "refuse",
-    "subprotocol",
-    "compression",
-    "hello",
-];
+/// Every parameter the panel sets, in the order it shows them (shared with the server).
+pub use ws_fixture::PARAMETERS as NAMES;
 
 /// Each parameter's value ("" when not set), indexed like [`NAMES`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -57,15 +57,6 @@ impl Observer for () {
     fn echoed(&mut self, _: Kind, _: usize, _: Duration) {}
 }
 
-impl<O: Observer> Observer for &mut O {
-    fn received(&mut self, kind: Kind, bytes: usize) {
-        (**self).received(kind, bytes);
-    }
-    fn echoed(&mut self, kind: Kind, bytes: usize, took: Duration) {
-        (**self).echoed(kind, bytes, took);
-    }
-}
-
 /// A WebSocket connection as the loops see it: a stream of incoming messages and a sink for
 /// replies, in one value (the server's [`crate::connection::ws_connection::WsConnection`]; no
 /// split into two halves behind a lock, which cost every connection an allocation).
@@ -77,41 +68,6 @@ pub trait Connection:
 impl<C> Connection for C where
     C: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Sink<Message> + Unpin
 {
-}
-
-/// A stream and a sink made one [`Connection`]: how tests drive the loop with an iterator of
-/// messages and a `Vec` for what it sends.
-pub struct Duplex<In, Out> {
-    pub incoming: In,
-    pub outgoing: Out,
-}
-
-impl<In: Stream + Unpin, Out: Unpin> Stream for Duplex<In, Out> {
-    type Item = In::Item;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<In::Item>> {
-        self.incoming.poll_next_unpin(cx)
-    }
-}
-
-impl<In: Unpin, Out: Sink<Message> + Unpin> Sink<Message> for Duplex<In, Out> {
-    type Error = Out::Error;
-
-    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Out::Error>> {
-        self.outgoing.poll_ready_unpin(cx)
-    }
-
-    fn start_send(mut self: Pin<&mut Self>, message: Message) -> Result<(), Out::Error> {
-        self.outgoing.start_send_unpin(message)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Out::Error>> {
-        self.outgoing.poll_flush_unpin(cx)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Out::Error>> {
-        self.outgoing.poll_close_unpin(cx)
-    }
 }
 
 /// When the server pings, and when it gives up on a silent peer.
@@ -465,6 +421,50 @@ mod tests {
     use tokio::time::sleep;
 
     use super::*;
+
+    /// A stream and a sink made one [`Connection`]: how tests drive the loop with an iterator of
+    /// messages and a `Vec` for what it sends.
+    struct Duplex<In, Out> {
+        incoming: In,
+        outgoing: Out,
+    }
+
+    impl<In: Stream + Unpin, Out: Unpin> Stream for Duplex<In, Out> {
+        type Item = In::Item;
+
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<In::Item>> {
+            self.incoming.poll_next_unpin(cx)
+        }
+    }
+
+    impl<In: Unpin, Out: Sink<Message> + Unpin> Sink<Message> for Duplex<In, Out> {
+        type Error = Out::Error;
+
+        fn poll_ready(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Result<(), Out::Error>> {
+            self.outgoing.poll_ready_unpin(cx)
+        }
+
+        fn start_send(mut self: Pin<&mut Self>, message: Message) -> Result<(), Out::Error> {
+            self.outgoing.start_send_unpin(message)
+        }
+
+        fn poll_flush(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Result<(), Out::Error>> {
+            self.outgoing.poll_flush_unpin(cx)
+        }
+
+        fn poll_close(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Result<(), Out::Error>> {
+            self.outgoing.poll_close_unpin(cx)
+        }
+    }
 
     const LIVENESS: Liveness = Liveness {
         ping_interval: Duration::from_secs(10),

@@ -64,10 +64,10 @@ impl Behaviour {
         *self != Behaviour::default()
     }
 
-    /// The fault names in use, as the metrics label them.
+    /// The fault names in use, as the metrics label them (the hello is counted by the
+    /// handshake, which asks for it).
     pub fn faults(&self) -> impl Iterator<Item = &'static str> + '_ {
         [
-            ("hello", self.hello.is_some()),
             ("delay", self.delay.is_some()),
             ("close_after", self.close.is_some()),
             ("reset_after", self.reset.is_some()),

@@ -81,22 +81,19 @@ impl Default for Asked {
 impl Asked {
     /// The fault names in use, as the metrics label them.
     pub fn faults(&self) -> Vec<&'static str> {
-        let mut names: Vec<&'static str> = self
-            .behaviour
-            .faults()
-            .filter(|name| *name != "hello")
-            .collect();
-        if self.hello {
-            names.push("hello");
-        }
-        if self.refuse.is_some() {
-            names.push("refuse");
-        }
-        if self.subprotocol != SubprotocolChoice::FirstOffered {
-            names.push("subprotocol");
-        }
-        if !self.compression {
-            names.push("compression_off");
+        let mut names: Vec<&'static str> = self.behaviour.faults().collect();
+        for (name, used) in [
+            ("hello", self.hello),
+            ("refuse", self.refuse.is_some()),
+            (
+                "subprotocol",
+                self.subprotocol != SubprotocolChoice::FirstOffered,
+            ),
+            ("compression_off", !self.compression),
+        ] {
+            if used {
+                names.push(name);
+            }
         }
         names
     }
@@ -266,24 +263,9 @@ pub fn parse(query: &str) -> Result<Asked, BadParameter> {
 
 /// The parameter's name if it is one of ours.
 fn known(name: &str) -> Option<&'static str> {
-    [
-        "delay",
-        "close_after",
-        "close_code",
-        "close_reason",
-        "reset_after",
-        "push_every",
-        "push_size",
-        "push_type",
-        "pongs",
-        "fragment",
-        "refuse",
-        "subprotocol",
-        "compression",
-        "hello",
-    ]
-    .into_iter()
-    .find(|known| *known == name)
+    ws_fixture::PARAMETERS
+        .into_iter()
+        .find(|known| *known == name)
 }
 
 fn duration(text: &str, min: Duration, max: Duration) -> Option<Duration> {

@@ -79,7 +79,6 @@ impl HeadRecord {
                     _ => Vec::new(),
                 };
                 head.extend_from_slice(bytes);
-                *self = HeadRecord::Recording(Vec::new());
                 self.recording(head, 0);
             }
             HeadRecord::Recording(head) => {
