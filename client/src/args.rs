@@ -79,7 +79,7 @@ pub struct Args {
     pub subprotocols: Vec<String>,
 
     /// Extra handshake header, "Name: value"; repeatable.
-    #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = parse_header)]
+    #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = ws_dial::header::parse_header)]
     pub headers: Vec<(HeaderName, HeaderValue)>,
 
     /// Origin header to send, as a browser page from that origin would.
@@ -166,17 +166,6 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
             "`{text}` is not a duration like 500ms, 1s or 2m ({error})"
         )),
     }
-}
-
-fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue), String> {
-    let (name, value) = text
-        .split_once(':')
-        .ok_or_else(|| format!("`{text}` is not \"Name: value\""))?;
-    let name = HeaderName::from_bytes(name.trim().as_bytes())
-        .map_err(|_| format!("`{}` is not a valid header name", name.trim()))?;
-    let value = HeaderValue::from_str(value.trim())
-        .map_err(|_| format!("the value of {name} has characters a header cannot carry"))?;
-    Ok((name, value))
 }
 
 /// Codes a client may send: 1000, 3000–4999 (RFC 6455 §7.4.2; 1001–1015 are the endpoints').

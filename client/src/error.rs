@@ -2,7 +2,7 @@
 //! ([`ConnectError`]) and losing one ([`Lost`]). They are formatted only where they are printed (`Display`), and what the server
 //! supplied in them (a refusal's body) is cut here and made visible by the printer.
 
-use std::{fmt, path::PathBuf, time::Duration};
+use std::{fmt, time::Duration};
 
 use tokio_tungstenite::tungstenite::{self, error::ProtocolError, http::StatusCode};
 use url::Url;
@@ -38,22 +38,8 @@ pub enum UsageError {
     CompressTwice(String),
     /// `--compress PARAMS` cannot be a header value.
     CompressText,
-    /// rustls refused to set up (no usable protocol version).
-    TlsSetup(rustls::Error),
-    /// `--ca FILE` could not be read as PEM certificates.
-    CaUnreadable {
-        path: PathBuf,
-        why: rustls_pki_types::pem::Error,
-    },
-    /// `--ca FILE` holds no certificate.
-    CaEmpty {
-        path: PathBuf,
-    },
-    /// A certificate in `--ca FILE` was refused as a root.
-    CaRejected {
-        path: PathBuf,
-        why: rustls::Error,
-    },
+    /// The TLS setup from `--ca` / `--insecure` failed.
+    Tls(ws_dial::tls::TlsSetupError),
 }
 
 impl fmt::Display for UsageError {
@@ -77,16 +63,7 @@ impl fmt::Display for UsageError {
             ),
             UsageError::CompressTwice(name) => write!(f, "--compress: `{name}` is given twice"),
             UsageError::CompressText => f.write_str("--compress parameters must be plain text"),
-            UsageError::TlsSetup(why) => write!(f, "TLS setup failed: {why}"),
-            UsageError::CaUnreadable { path, why } => write!(
-                f,
-                "--ca {}: cannot read PEM certificates: {why}",
-                path.display()
-            ),
-            UsageError::CaEmpty { path } => {
-                write!(f, "--ca {}: no certificate in the file", path.display())
-            }
-            UsageError::CaRejected { path, why } => write!(f, "--ca {}: {why}", path.display()),
+            UsageError::Tls(error) => error.fmt(f),
         }
     }
 }

@@ -5,13 +5,32 @@
 
 use std::{collections::VecDeque, io, time::Instant};
 
-use tokio::{io::Interest, net::TcpStream, time::sleep_until};
+use tokio::{io::Interest, sync::oneshot, time::sleep_until};
 
 use crate::{
-    load::{Mode, Opened, Plan, Tally, DRAIN, TIMER_SLACK},
+    dial::Opened,
+    link::Link,
+    live::Live,
+    load::{Mode, Plan, Tally, DRAIN, TIMER_SLACK},
     messages::Messages,
     wire::{Framing, Incoming, MAX_FRAME_BYTES},
 };
+
+/// Where one connection's run stops sending: at the end of the run, or earlier when told
+/// (`--stages` lowering the connection count).
+pub struct Until {
+    pub deadline: Instant,
+    pub stop: Option<oneshot::Receiver<()>>,
+}
+
+impl Until {
+    pub fn deadline(deadline: Instant) -> Until {
+        Until {
+            deadline,
+            stop: None,
+        }
+    }
+}
 
 /// Most messages framed into one write.
 const BATCH: u64 = 256;
@@ -22,20 +41,28 @@ pub(crate) const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// The read buffer grows to hold a frame not yet whole, up to one of the largest frames taken.
 const MAX_READ_BUFFER_BYTES: usize = (MAX_FRAME_BYTES + 16).next_power_of_two();
 
-/// Runs `plan` on `stream` from `started` until `started + duration`, then waits (at most
+/// Runs `plan` on the connection from `started` until `until` says stop, then waits (at most
 /// [`DRAIN`]) for the last echoes. Every echo must be the next message sent, byte for byte.
 /// In rate mode this connection's sends are shifted by `phase` (a share of the period), so that
-/// the connections together send evenly rather than all at the same instant.
+/// the connections together send evenly rather than all at the same instant. What it sees goes
+/// to `live` as it goes, and in the tally returned.
 pub async fn drive(
     opened: Opened,
     framing: Framing,
     plan: &Plan,
     started: Instant,
     phase: f64,
+    until: Until,
+    live: &Live,
 ) -> Tally {
     let mut tally = Tally::new();
-    let Opened { stream, early, .. } = opened;
-    let result = run(&stream, &early, framing, plan, started, phase, &mut tally).await;
+    let Opened {
+        mut link, early, ..
+    } = opened;
+    let result = run(
+        &mut link, &early, framing, plan, started, phase, until, live, &mut tally,
+    )
+    .await;
     if let Err(error) = result {
         tally.error(error);
     }
@@ -46,20 +73,24 @@ pub async fn drive(
             tally.sent
         ));
     }
+    live.absorb(&mut tally);
     tally
 }
 
+#[allow(clippy::too_many_arguments)] // one connection's whole run, each part named
 async fn run(
-    stream: &TcpStream,
+    link: &mut Link,
     early: &[u8],
     framing: Framing,
     plan: &Plan,
     started: Instant,
     phase: f64,
+    mut until: Until,
+    live: &Live,
     tally: &mut Tally,
 ) -> Result<(), String> {
-    let deadline = started + plan.duration;
-    let drained_by = deadline + DRAIN;
+    let mut deadline = until.deadline;
+    let mut drained_by = deadline + DRAIN;
     let mut conn = Connection::new(framing, plan, early, phase);
     let timer = sleep_until(tokio::time::Instant::from_std(deadline));
     tokio::pin!(timer);
@@ -70,16 +101,25 @@ async fn run(
     }
     loop {
         let now = Instant::now();
+        if let Some(stop) = &mut until.stop {
+            if !matches!(stop.try_recv(), Err(oneshot::error::TryRecvError::Empty)) {
+                // Told to stop (or the conductor is gone): stop sending, drain from now.
+                until.stop = None;
+                deadline = deadline.min(now);
+                drained_by = deadline + DRAIN;
+            }
+        }
         let sending = now < deadline;
-        let all_written = conn.written == conn.outgoing.len();
+        let all_written = conn.written == conn.outgoing.len() && !link.wants_write();
         if (!sending && tally.received >= tally.sent && all_written) || now >= drained_by {
             return Ok(());
         }
-        if sending && all_written {
+        if sending && conn.written == conn.outgoing.len() {
             conn.new_batch(now.duration_since(started).as_nanos() as u64, tally);
         }
-        let wrote = conn.write_some(stream, started)?;
-        let read = conn.read_some(stream, started, tally)?;
+        let wrote = conn.write_some(link, started)?;
+        let read = conn.read_some(link, started, tally)?;
+        live.absorb(tally);
         if wrote || read {
             continue;
         }
@@ -91,7 +131,8 @@ async fn run(
         } else {
             deadline
         };
-        conn.wait(stream, timer.as_mut(), wake_at).await?;
+        conn.wait(link, timer.as_mut(), wake_at, until.stop.as_mut())
+            .await?;
     }
 }
 
@@ -181,11 +222,12 @@ impl<'p> Connection<'p> {
 
     /// Writes what the socket takes now; whether anything moved.
     #[inline]
-    fn write_some(&mut self, stream: &TcpStream, started: Instant) -> Result<bool, String> {
+    fn write_some(&mut self, link: &mut Link, started: Instant) -> Result<bool, String> {
         if self.written == self.outgoing.len() {
-            return Ok(false);
+            // What TLS made of the batch may still be waiting for the socket.
+            return link.flush_pending().map_err(|e| format!("write: {e}"));
         }
-        match stream.try_write(&self.outgoing[self.written..]) {
+        match link.try_write(&self.outgoing[self.written..]) {
             Ok(n) => {
                 self.written += n;
                 if self.written == self.outgoing.len() && self.held_up {
@@ -206,7 +248,7 @@ impl<'p> Connection<'p> {
     #[inline]
     fn read_some(
         &mut self,
-        stream: &TcpStream,
+        link: &mut Link,
         started: Instant,
         tally: &mut Tally,
     ) -> Result<bool, String> {
@@ -222,17 +264,13 @@ impl<'p> Connection<'p> {
             let grown = (self.incoming.len() * 2).min(MAX_READ_BUFFER_BYTES);
             self.incoming.resize(grown, 0);
         }
-        match stream.try_read(&mut self.incoming[self.filled..]) {
+        match link.try_read(&mut self.incoming[self.filled..]) {
             Ok(0) => Err("the server closed the connection".into()),
             Ok(n) => {
                 let drained = self.filled + n < self.incoming.len();
                 self.filled += n;
                 if drained {
-                    // A short read emptied the socket: say so to tokio, or the next try_read
-                    // would spend a syscall to learn it (a third of ping-pong's syscalls).
-                    let _ = stream.try_io(Interest::READABLE, || {
-                        Err::<(), _>(io::ErrorKind::WouldBlock.into())
-                    });
+                    link.note_drained();
                 }
                 self.check(started.elapsed().as_nanos() as u64, tally)?;
                 Ok(true)
@@ -258,27 +296,40 @@ impl<'p> Connection<'p> {
         Ok(())
     }
 
-    /// Waits for the socket (to read, or to write the rest of a batch) or until `wake_at`.
+    /// Waits for the socket (to read, or to write the rest of a batch), until `wake_at`, or
+    /// until told to stop.
     async fn wait(
         &self,
-        stream: &TcpStream,
+        link: &Link,
         mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
         wake_at: Instant,
+        stop: Option<&mut oneshot::Receiver<()>>,
     ) -> Result<(), String> {
         let wake_at = tokio::time::Instant::from_std(wake_at);
         if timer.deadline() != wake_at {
             timer.as_mut().reset(wake_at);
         }
-        let interest = if self.written < self.outgoing.len() {
+        let interest = if self.written < self.outgoing.len() || link.wants_write() {
             Interest::READABLE | Interest::WRITABLE
         } else {
             Interest::READABLE
         };
+        let stopped = async {
+            match stop {
+                // The loop sees the stop itself (try_recv, then drops the receiver): here it
+                // only wakes the loop.
+                Some(stop) => {
+                    let _ = stop.await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
         tokio::select! {
-            ready = stream.ready(interest) => {
+            ready = link.ready(interest) => {
                 ready.map_err(|e| format!("socket: {e}"))?;
             }
             () = &mut timer => {}
+            () = stopped => {}
         }
         Ok(())
     }
@@ -338,7 +389,14 @@ mod tests {
     };
 
     use super::*;
-    use crate::load::{open_stream, Target};
+    use crate::dial::{open_stream, Target};
+
+    /// One connection driven for the plan's duration from now.
+    async fn drive_now(opened: Opened, framing: Framing, plan: &Plan, phase: f64) -> Tally {
+        let started = Instant::now();
+        let until = Until::deadline(started + plan.duration);
+        drive(opened, framing, plan, started, phase, until, &Live::new()).await
+    }
 
     fn plan(mode: Mode) -> Plan {
         Plan {
@@ -384,7 +442,7 @@ mod tests {
             let stream = open_stream(&Target::RawTcp { addr })
                 .await
                 .expect("connect");
-            let tally = drive(stream, Framing::Raw, &plan(mode), Instant::now(), 0.0).await;
+            let tally = drive_now(stream, Framing::Raw, &plan(mode), 0.0).await;
             assert_eq!(tally.errors, 0, "{mode:?}: {:?}", tally.first_error);
             assert!(tally.received > 100, "{mode:?}: {}", tally.received);
             assert_eq!(tally.received, tally.sent, "{mode:?}");
@@ -410,7 +468,7 @@ mod tests {
             (Target::RawTcp { addr: raw }, Framing::Raw),
         ] {
             let stream = open_stream(&target).await.expect("connect");
-            let tally = hold(vec![stream], framing, &plan, Instant::now()).await;
+            let tally = hold(vec![stream], framing, &plan, Instant::now(), &Live::new()).await;
             assert_eq!(tally.errors, 0, "{framing:?}: {:?}", tally.first_error);
             assert!(tally.received >= 2, "{framing:?}: {}", tally.received);
         }
@@ -423,14 +481,7 @@ mod tests {
             let stream = open_stream(&Target::RawTcp { addr })
                 .await
                 .expect("connect");
-            let tally = drive(
-                stream,
-                Framing::Raw,
-                &plan(Mode::Flood),
-                Instant::now(),
-                0.0,
-            )
-            .await;
+            let tally = drive_now(stream, Framing::Raw, &plan(Mode::Flood), 0.0).await;
             assert_eq!(tally.errors, 1, "byte {at}");
             let error = tally.first_error.unwrap_or_default();
             assert!(error.contains("not message"), "{error}");
@@ -448,7 +499,7 @@ mod tests {
                 compress: false,
             };
             let stream = open_stream(&target).await.expect("connect");
-            let tally = drive(stream, Framing::WebSocket, &plan(mode), Instant::now(), 0.5).await;
+            let tally = drive_now(stream, Framing::WebSocket, &plan(mode), 0.5).await;
             assert_eq!(tally.errors, 0, "{mode:?}: {:?}", tally.first_error);
             assert!(tally.received > 100, "{mode:?}: {}", tally.received);
         }
@@ -473,9 +524,16 @@ mod tests {
             };
             let stream = open_stream(&target).await.expect("connect");
             let tally = if mode == Mode::Idle {
-                hold(vec![stream], Framing::WebSocket, &plan, Instant::now()).await
+                hold(
+                    vec![stream],
+                    Framing::WebSocket,
+                    &plan,
+                    Instant::now(),
+                    &Live::new(),
+                )
+                .await
             } else {
-                drive(stream, Framing::WebSocket, &plan, Instant::now(), 0.0).await
+                drive_now(stream, Framing::WebSocket, &plan, 0.0).await
             };
             assert_eq!(tally.errors, 0, "{mode:?}: {:?}", tally.first_error);
             assert!(tally.received >= 1, "{mode:?}");
@@ -506,6 +564,7 @@ mod tests {
             Framing::WebSocket,
             &plan,
             Instant::now(),
+            &Live::new(),
         )
         .await;
         assert_eq!(tally.errors, 0, "{:?}", tally.first_error);

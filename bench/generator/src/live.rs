@@ -1,0 +1,210 @@
+//! The run's figures as it goes, second by second: what the progress line shows, the HTML
+//! report plots, and `--stages` steers by (connections open). Every connection hands its
+//! tally's news over ([`Live::absorb`]) after each read, under one lock, so a flood's hundreds
+//! of echoes per read cost one lock; the runtime is single-threaded, so the lock is never
+//! contended.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Mutex, MutexGuard},
+    time::{Duration, Instant},
+};
+
+use hdrhistogram::Histogram;
+
+use crate::{dial::Timing, load::Tally};
+
+/// The run's live figures.
+pub struct Live {
+    started: Instant,
+    state: Mutex<State>,
+}
+
+/// One second of the run.
+#[derive(Clone)]
+pub struct Second {
+    pub sent: u64,
+    pub received: u64,
+    pub errors: u64,
+    /// Connections open at the end of the second (at its last change).
+    pub open: u64,
+    /// Round trips of the echoes that came back in this second, in µs (2 significant figures).
+    pub latency: Histogram<u64>,
+}
+
+/// Handshake times in µs, by step, and the whole opening (TCP, TLS, upgrade).
+#[derive(Clone)]
+pub struct Handshakes {
+    pub total: Histogram<u64>,
+    pub connect: Histogram<u64>,
+    pub tls: Histogram<u64>,
+    pub upgrade: Histogram<u64>,
+}
+
+/// What [`Live::snapshot`] gives: the figures so far.
+pub struct State {
+    pub seconds: Vec<Second>,
+    pub open: u64,
+    pub sent: u64,
+    pub received: u64,
+    pub errors: u64,
+    /// Every round trip so far, in µs (2 significant figures): the progress line's p99.
+    pub latency: Histogram<u64>,
+    pub handshakes: Handshakes,
+    pub failures: BTreeMap<String, u64>,
+}
+
+/// Round trips from 1 µs to 100 s; 2 significant figures keep a second's histogram at 20 KB.
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 100_000_000, 2).expect("valid histogram bounds")
+}
+
+impl Second {
+    fn new(open: u64) -> Second {
+        Second {
+            sent: 0,
+            received: 0,
+            errors: 0,
+            open,
+            latency: histogram(),
+        }
+    }
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Live::new()
+    }
+}
+
+impl Live {
+    pub fn new() -> Live {
+        Live {
+            started: Instant::now(),
+            state: Mutex::new(State {
+                seconds: Vec::new(),
+                open: 0,
+                sent: 0,
+                received: 0,
+                errors: 0,
+                latency: histogram(),
+                handshakes: Handshakes {
+                    total: histogram(),
+                    connect: histogram(),
+                    tls: histogram(),
+                    upgrade: histogram(),
+                },
+                failures: BTreeMap::new(),
+            }),
+        }
+    }
+
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere under the lock leaves figures that are still worth showing.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The figures so far, for the progress line and the report.
+    pub fn snapshot(&self) -> MutexGuard<'_, State> {
+        self.lock()
+    }
+
+    /// Takes what `tally` saw since the last call: counts and round trips, into this second.
+    pub fn absorb(&self, tally: &mut Tally) {
+        let (sent, received, errors) = tally.reported;
+        if (sent, received, errors) == (tally.sent, tally.received, tally.errors) {
+            return;
+        }
+        let at = self.started.elapsed();
+        let mut state = self.lock();
+        let state = &mut *state;
+        for &micros in &tally.recent {
+            let _ = state.latency.record(micros);
+        }
+        let second = state.second(at);
+        second.sent += tally.sent - sent;
+        second.received += tally.received - received;
+        second.errors += tally.errors - errors;
+        for &micros in &tally.recent {
+            let _ = second.latency.record(micros);
+        }
+        state.sent += tally.sent - sent;
+        state.received += tally.received - received;
+        state.errors += tally.errors - errors;
+        tally.recent.clear();
+        tally.reported = (tally.sent, tally.received, tally.errors);
+    }
+
+    /// A connection opened, its steps taking `timing`.
+    pub fn opened(&self, timing: &Timing) {
+        let at = self.started.elapsed();
+        let mut state = self.lock();
+        let micros = |d: Duration| (d.as_micros() as u64).max(1);
+        let total =
+            timing.connect + timing.tls.unwrap_or_default() + timing.upgrade.unwrap_or_default();
+        let _ = state.handshakes.total.record(micros(total));
+        let _ = state.handshakes.connect.record(micros(timing.connect));
+        if let Some(tls) = timing.tls {
+            let _ = state.handshakes.tls.record(micros(tls));
+        }
+        if let Some(upgrade) = timing.upgrade {
+            let _ = state.handshakes.upgrade.record(micros(upgrade));
+        }
+        state.open += 1;
+        let open = state.open;
+        state.second(at).open = open;
+    }
+
+    /// An open connection ended.
+    pub fn closed(&self) {
+        let at = self.started.elapsed();
+        let mut state = self.lock();
+        state.open = state.open.saturating_sub(1);
+        let open = state.open;
+        state.second(at).open = open;
+    }
+
+    /// An opening failed, of this kind (an error too, counted when its tally is absorbed).
+    pub fn failed(&self, kind: &str) {
+        *self.lock().failures.entry(kind.to_owned()).or_default() += 1;
+    }
+}
+
+impl State {
+    /// The record of the second `at` falls in, with those before it filled in.
+    fn second(&mut self, at: Duration) -> &mut Second {
+        let index = at.as_secs() as usize;
+        while self.seconds.len() <= index {
+            let open = self.open;
+            self.seconds.push(Second::new(open));
+        }
+        &mut self.seconds[index]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absorbed_tallies_land_in_their_second_and_count_once() {
+        let live = Live::new();
+        let mut tally = Tally::new();
+        tally.sent = 3;
+        tally.record(2_000_000, 1_000_000);
+        tally.record(3_000_000, 1_000_000);
+        live.absorb(&mut tally);
+        live.absorb(&mut tally); // nothing new: nothing counted twice
+        let state = live.snapshot();
+        assert_eq!((state.sent, state.received), (3, 2));
+        assert_eq!(state.seconds[0].received, 2);
+        assert_eq!(state.seconds[0].latency.len(), 2);
+        assert!(tally.recent.is_empty());
+    }
+}
