@@ -83,6 +83,9 @@ frontend_in_browser() {
 }
 
 end_to_end() {
+  # report.test.mjs runs the load generator (its --report); the cargo test suite built it,
+  # unless ONLY= skipped that suite.
+  cargo build -q -p backend -p bench --bin backend --bin bench || return 1
   (cd e2e && node --test --test-reporter=spec)
 }
 
@@ -92,9 +95,9 @@ browser_benchmark_smoke() {
 }
 
 suite "format (cargo fmt --check)" cargo fmt --all -- --check
-suite "lint native (clippy)" cargo clippy -p backend -p client -p bench -p ws-deflate -p ws-peer-text -p ws-wire -p ws-fixture -p bench-peers --all-targets -- -D warnings
+suite "lint native (clippy)" cargo clippy -p backend -p client -p bench -p ws-deflate -p ws-peer-text -p ws-wire -p ws-fixture -p ws-dial -p bench-peers --all-targets -- -D warnings
 suite "lint wasm (clippy)" cargo clippy -p frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
-suite "backend, client, bench and the shared crates (cargo test)" cargo test -p backend -p client -p bench -p ws-deflate -p ws-peer-text -p ws-wire
+suite "backend, client, bench and the shared crates (cargo test)" cargo test -p backend -p client -p bench -p ws-deflate -p ws-peer-text -p ws-wire -p ws-fixture -p ws-dial
 suite "memory bound, hostile peers and idle memory (release backend)" \
   cargo test --release -p backend --test memory_bound --test hostile_peers --test idle_memory \
   -- --ignored --test-threads 1 --nocapture

@@ -301,7 +301,7 @@ const HEAD: &str = r#"<!doctype html>
   svg .s1 { stroke: var(--second); fill: var(--second); }
   svg .s2 { stroke: var(--err); fill: var(--err); }
   svg .s3 { stroke: var(--muted); fill: var(--muted); }
-  svg polyline { fill: none; stroke-width: 2; }
+  svg polyline[class] { fill: none; stroke-width: 2; }
   .legend span { margin-right: 1rem; font-size: .85rem; }
   .legend i { display: inline-block; width: .8rem; height: .8rem; border-radius: .2rem; margin-right: .3rem;
               vertical-align: -1px; }

@@ -40,7 +40,8 @@ fn number(value: f64) -> String {
     } else if value.fract() == 0.0 {
         format!("{value:.0}")
     } else {
-        format!("{value:.1}")
+        let text = format!("{value:.2}");
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
     }
 }
 
