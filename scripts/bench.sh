@@ -17,6 +17,9 @@
 #   scripts/bench.sh compressed       # permessage-deflate: JSON-like text of 256 B, 4 KiB and
 #                                     # 64 KiB (--sizes), ping-pong and flood, and RSS per idle
 #                                     # connection after one message
+#   scripts/bench.sh tls              # wss next to ws: the backend plain, over TLS, over TLS with
+#                                     # permessage-deflate agreed; gorilla and Node's ws over TLS
+#                                     # (a self-signed certificate made here)
 # Options (any subcommand): --only a,b (servers by name; `uws` only when named), --rounds N,
 # --duration 5s, --modes idle,ping-pong,flood,rate, --idle N (connections held; the fd limit
 # is 20,000), --sizes 256,4096 (compressed). The flags --smoke, --soak D and --compressed of
@@ -40,7 +43,7 @@ command=run; soak=""
 duration=5s; rounds=3; connections=50; idle=10000; rate=10000; modes="idle,ping-pong,flood,rate"
 sizes="256,4096,65536"; compressed_idle=500; only=""
 case ${1:-} in
-  run|smoke|compressed) command=$1; shift ;;
+  run|smoke|compressed|tls) command=$1; shift ;;
   soak) command=soak; soak=${2:?soak needs a time like 10m}; shift 2 ;;
 esac
 while [ $# -gt 0 ]; do
@@ -78,11 +81,15 @@ roster() {
       *) continue ;;
     esac
     [ -z "$only" ] || [[ ",$only," == *",$name,"* ]] || continue
-    echo "$name $port $kind $via $sets ${rest//\{port\}/$port}"
+    rest=${rest//\{port\}/$port}; rest=${rest//\{cert\}/$tls_dir/cert.pem}
+    echo "$name $port $kind $via $sets ${rest//\{key\}/$tls_dir/key.pem}"
   done < "$servers_file"
 }
+# The wss rows' certificate: self-signed for 127.0.0.1, made once per run.
+tls_dir=$ROOT/target/bench/tls
 case $command in
   compressed) servers=$(roster compressed) ;;
+  tls) servers=$(roster tls) ;;
   soak) servers=$(only=backend roster main) ;;
   *) servers=$(roster main) ;;
 esac
@@ -101,13 +108,13 @@ cargo build --release -q -p backend --example bare_echo
 if wanted raw-tcp || wanted tungstenite || wanted fastwebsockets; then
   cargo build --release -q -p bench-peers
 fi
-if wanted gorilla || wanted gorilla-quiet || wanted gorilla-compress; then
+if wanted gorilla || wanted gorilla-quiet || wanted gorilla-compress || wanted gorilla-tls; then
   [ -f /usr/share/gocode/src/github.com/gorilla/websocket/conn.go ] && command -v go >/dev/null \
     || apt_install golang-go golang-github-gorilla-websocket-dev
   (cd bench/peers/gorilla && GOFLAGS=-mod=mod GOPROXY=off GOSUMDB=off go build -o "$ROOT/target/gorilla-echo" .) \
     || die "could not build the gorilla peer (bench/peers/gorilla)"
 fi
-if { wanted node-ws || wanted node-ws-compress; } && ! (cd bench/peers/node && npm ls --silent >/dev/null 2>&1); then
+if { wanted node-ws || wanted node-ws-compress || wanted node-ws-tls; } && ! (cd bench/peers/node && npm ls --silent >/dev/null 2>&1); then
   (cd bench/peers/node && npm ci --silent --no-audit --no-fund) || die "npm ci in bench/peers/node failed"
 fi
 if wanted uws && ! (cd bench/peers/uws && npm ls --silent >/dev/null 2>&1); then
@@ -118,6 +125,13 @@ out=target/bench
 runs="$out/runs.jsonl"
 mkdir -p "$out/logs"
 : > "$runs"
+if [ "$command" = tls ]; then
+  mkdir -p "$tls_dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -keyout "$tls_dir/key.pem" -out "$tls_dir/cert.pem" -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -addext basicConstraints=critical,CA:FALSE 2>/dev/null \
+    || die "openssl could not make the wss rows' certificate"
+fi
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
@@ -167,7 +181,7 @@ EOF
 # Starts a roster line's server pinned to CPU 0, its output appended to $log, or through a
 # pipe read by `cat` pinned beside it (via=pipe); sets pid and target (the bench's flags).
 start_server() {
-  local port=$2 kind=$3 via=$4
+  local port=$2 kind=$3 via=$4 sets=$5
   shift 5
   port_free "$port" || die "port $port is taken"
   : > "$log"
@@ -181,6 +195,8 @@ start_server() {
   wait_listening "$port"
   target=(--addr "127.0.0.1:$port")
   [ "$kind" = raw ] && target+=(--raw)
+  [ "$kind" = wss ] && target=(--url "wss://127.0.0.1:$port/echo" --ca "$tls_dir/cert.pem")
+  [[ ",$sets," == *",compress=yes,"* && $command = tls ]] && target+=(--compress)
   return 0
 }
 stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; }
@@ -293,7 +309,7 @@ run_soak() {
 }
 
 case $command in
-  run|smoke) run_main ;;
+  run|smoke|tls) run_main ;;
   compressed) run_compressed ;;
   soak) run_soak ;;
 esac

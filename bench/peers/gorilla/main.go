@@ -23,6 +23,10 @@ var quiet = flag.Bool("quiet", false, "do not log each message")
 // it without context takeover, at its default level, flate.BestSpeed).
 var compress = flag.Bool("compress", false, "agree to permessage-deflate")
 
+// Not in the seed either: TLS (crypto/tls), for the wss rows of the benchmark.
+var tlsCert = flag.String("tls-cert", "", "PEM certificate: serve wss (needs -tls-key)")
+var tlsKey = flag.String("tls-key", "", "PEM private key for -tls-cert")
+
 var upgrader = websocket.Upgrader{} // use default options
 
 func echo(w http.ResponseWriter, r *http.Request) {
@@ -54,5 +58,8 @@ func main() {
 	log.SetFlags(0)
 	upgrader.EnableCompression = *compress
 	http.HandleFunc("/echo", echo)
+	if *tlsCert != "" {
+		log.Fatal(http.ListenAndServeTLS(*addr, *tlsCert, *tlsKey, nil))
+	}
 	log.Fatal(http.ListenAndServe(*addr, nil))
 }
