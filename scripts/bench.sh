@@ -196,7 +196,8 @@ start_server() {
   target=(--addr "127.0.0.1:$port")
   [ "$kind" = raw ] && target+=(--raw)
   [ "$kind" = wss ] && target=(--url "wss://127.0.0.1:$port/echo" --ca "$tls_dir/cert.pem")
-  [[ ",$sets," == *",compress=yes,"* && $command = tls ]] && target+=(--compress)
+  # The tls set's compress=yes rows (the compressed set adds --compress itself).
+  [[ ",$sets," == *",tls,"* && ",$sets," == *",compress=yes,"* ]] && target+=(--compress)
   return 0
 }
 stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; }
