@@ -150,12 +150,18 @@ impl<T: AsyncRead + Unpin> AsyncRead for HeadTap<T> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        if this
+            .slot
+            .as_ref()
+            .is_some_and(|slot| slot.phase() == Phase::Upgraded)
+        {
+            // A WebSocket now: nothing more to observe, and an idle one may not read for hours.
+            this.slot = None;
+        }
         let before = buf.filled().len();
         let read = Pin::new(&mut this.io).poll_read(cx, buf);
         if let (Poll::Ready(Ok(())), Some(slot)) = (&read, &this.slot) {
-            if slot.phase() == Phase::Upgraded {
-                this.slot = None;
-            } else if buf.filled().len() > before {
+            if buf.filled().len() > before {
                 slot.observe_head(&buf.filled()[before..], true);
             }
         }

@@ -276,11 +276,15 @@ impl Slot {
         }
     }
 
-    /// The connection became a WebSocket: its place is free and its deadlines end.
+    /// The connection became a WebSocket: its place is free and its deadlines end. The waker
+    /// of the task that served its HTTP goes too: a waker keeps its whole task's memory alive
+    /// (actix's connection task, 10 KB over TLS), and the slot can outlive that task (the
+    /// layers above the socket drop their handle only on their next poll).
     pub fn upgraded(&self) {
         self.state
             .phase
             .store(Phase::Upgraded as u8, Ordering::Relaxed);
+        drop(self.state.waker.take());
         self.registry.remove(self.state.id);
     }
 }
