@@ -3,7 +3,10 @@
 //!
 //! ```text
 //! cargo run --release -p backend --example bare_echo -- 127.0.0.1:9001
+//! cargo run --release -p backend --example bare_echo -- 127.0.0.1:9443 --tls CERT KEY   # wss
 //! ```
+//! Over TLS it uses actix-web's own rustls listener (the certificate loaded as the backend
+//! loads it), for the wss rows of `scripts/bench.sh tls`.
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use actix_ws::{AggregatedMessage, Message};
@@ -34,11 +37,21 @@ async fn echo(req: HttpRequest, body: web::Payload) -> actix_web::Result<HttpRes
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
+    let args: Vec<String> = std::env::args().collect();
+    let addr = args
+        .get(1)
+        .cloned()
         .unwrap_or_else(|| "127.0.0.1:9001".to_owned());
-    HttpServer::new(|| App::new().route("/echo", web::get().to(echo)))
-        .bind(addr)?
-        .run()
-        .await
+    let server = HttpServer::new(|| App::new().route("/echo", web::get().to(echo)));
+    match args.get(2).map(String::as_str) {
+        Some("--tls") => {
+            let (Some(cert), Some(key)) = (args.get(3), args.get(4)) else {
+                return Err(std::io::Error::other("--tls needs CERT and KEY"));
+            };
+            let config = backend::http::tls::load(cert.as_ref(), key.as_ref())
+                .map_err(std::io::Error::other)?;
+            server.bind_rustls_0_23(addr, config)?.run().await
+        }
+        _ => server.bind(addr)?.run().await,
+    }
 }

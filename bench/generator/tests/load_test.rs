@@ -438,3 +438,80 @@ fn the_live_line_is_drawn_on_a_terminal_and_not_when_piped() {
         "{drawn}"
     );
 }
+
+#[test]
+fn stages_raise_and_lower_the_connections_in_idle_and_rate_modes() {
+    let backend =
+        server::start_in_background(Config::listening_on("127.0.0.1:0")).expect("server starts");
+    let url = backend.echo_url();
+    let output = bench(&[
+        "--url",
+        &url,
+        "--mode",
+        "idle",
+        "--stages",
+        "1s:6,1s:6,1s:0",
+        "--json",
+    ]);
+    let run = json_of(&output);
+    assert_eq!(output.status.code(), Some(0), "{run}");
+    let open: Vec<u64> = run["per_second"]
+        .as_array()
+        .expect("per_second")
+        .iter()
+        .map(|s| s["open"].as_u64().unwrap_or(99))
+        .collect();
+    assert_eq!(open.iter().max(), Some(&6), "{open:?}");
+    assert_eq!(open.last(), Some(&0), "all closed at the end: {open:?}");
+    assert_eq!(run["handshake"]["total"]["count"], 6, "{run}");
+    // Idle under stages: each connection proves itself with one echo when it opens.
+    assert_eq!(run["received"], 6, "{run}");
+    assert_eq!(run["duration_s"], 3.0, "{run}");
+
+    let output = bench(&[
+        "--url",
+        &url,
+        "--mode",
+        "rate",
+        "--rate",
+        "400",
+        "--stages",
+        "500ms:4,1s:4",
+        "--json",
+    ]);
+    let run = json_of(&output);
+    assert_eq!(output.status.code(), Some(0), "{run}");
+    let received = run["received"].as_u64().unwrap_or(0);
+    // 400/s at the peak for 1 s, and ramping for half a second: about 500.
+    assert!((300..700).contains(&received), "{run}");
+    assert_eq!(
+        run["late_sends"].as_u64().map(|late| late < 50),
+        Some(true),
+        "{run}"
+    );
+}
+
+#[test]
+fn compressed_messages_over_wss() {
+    let (backend, _dir, cert) = tls_backend();
+    let url = format!("wss://127.0.0.1:{}/echo", backend.addr.port());
+    let output = bench(&[
+        "--url",
+        &url,
+        "--ca",
+        &cert,
+        "--compress",
+        "--size",
+        "2000",
+        "--connections",
+        "2",
+        "--duration",
+        "1s",
+        "--json",
+    ]);
+    let run = json_of(&output);
+    assert_eq!(output.status.code(), Some(0), "{run}");
+    assert_eq!(run["compress"], true, "{run}");
+    assert!(run["received"].as_u64() > Some(10), "{run}");
+    assert!(run["sent_wire_ratio"].as_f64() < Some(0.9), "{run}");
+}
