@@ -207,12 +207,15 @@ failed=0
 # process; records the server's RSS growth per connection.
 idle_rss() {
   local count=$1; shift
-  local before after load line
+  local before after load line hold=6 settle=5
+  # TLS handshakes take the server's one CPU a few seconds per 10,000: hold them longer, so
+  # that all are open when the RSS is read.
+  if [[ " ${target[*]} " == *" wss://"* ]]; then hold=20; settle=18; fi
   before=$(rss_kib "$pid")
-  $pin_load "$bench" "${target[@]}" "$@" --mode idle --duration 6s --connections "$count" --json \
+  $pin_load "$bench" "${target[@]}" "$@" --mode idle --duration "${hold}s" --connections "$count" --json \
     > "$out/idle-$name.json" &
   load=$!
-  sleep 5
+  sleep "$settle"
   after=$(rss_kib "$pid")
   wait "$load" || { failed=1; echo "idle run failed: $(cat "$out/idle-$name.json")"; }
   line=$(cat "$out/idle-$name.json")
