@@ -8,6 +8,7 @@
 
 mod support {
     pub mod backend_process;
+    pub mod certificate;
     pub mod raw_client;
 }
 
@@ -16,7 +17,6 @@ use std::{
     io::Read,
     net::SocketAddr,
     os::unix::fs::OpenOptionsExt,
-    path::Path,
     process::Command,
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -216,24 +216,6 @@ async fn a_keep_alive_slowloris_under_1024_descriptors_never_locks_clients_out()
     assert_eq!(emfile, 0, "the server ran out of descriptors");
 }
 
-/// A self-signed certificate for 127.0.0.1, as PEM files, and a client config trusting it.
-fn certificate(dir: &Path) -> Arc<rustls::ClientConfig> {
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("certificate");
-    std::fs::write(dir.join("cert.pem"), certified.cert.pem()).expect("write cert");
-    std::fs::write(dir.join("key.pem"), certified.signing_key.serialize_pem()).expect("key");
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(certified.cert.der().clone()).expect("root");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
-}
-
 /// A TLS handshake, an upgrade and an echo; how long they took, or None after 5 s.
 async fn wss_echo(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> Option<Duration> {
     let started = Instant::now();
@@ -281,14 +263,13 @@ async fn https_get(addr: SocketAddr, config: Arc<rustls::ClientConfig>, path: &s
 #[ignore = "release, thousands of sockets: run by the test command"]
 async fn silent_tls_connections_never_starve_real_handshakes() {
     const SILENT: usize = 3_000;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let client = certificate(dir.path());
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let certificate = support::certificate::self_signed();
+    let client = certificate.trusting();
     let backend = Backend::start(&[
         "--tls-cert",
-        cert.to_str().expect("path"),
+        &certificate.cert_path(),
         "--tls-key",
-        key.to_str().expect("path"),
+        &certificate.key_path(),
         "--handshake-timeout",
         "2s",
     ]);

@@ -25,6 +25,10 @@ use std::{
 
 use backend::{server, Config};
 
+mod support {
+    pub mod certificate;
+}
+
 /// Connections held while measuring.
 const CONNECTIONS: usize = 4000;
 
@@ -264,25 +268,11 @@ fn an_idle_connection_costs_at_most_the_documented_heap_bytes() {
 fn an_idle_tls_connection_costs_at_most_the_documented_heap_bytes() {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     NOT_COUNTED.with(|c| c.set(true));
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("certificate");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).expect("cert");
-    std::fs::write(&key, certified.signing_key.serialize_pem()).expect("key");
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(certified.cert.der().clone()).expect("root");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let client = Arc::new(
-        rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    );
+    let certificate = support::certificate::self_signed();
+    let client = certificate.trusting();
     let mut config = Config::listening_on("127.0.0.1:0");
-    config.tls_cert = Some(cert);
-    config.tls_key = Some(key);
+    config.tls_cert = Some(certificate.cert.clone());
+    config.tls_key = Some(certificate.key.clone());
     let server = server::start_in_background(config).expect("server starts");
     let addr = server.addr;
     let request = format!("GET /echo HTTP/1.1\r\nHost: {addr}\r\n{UPGRADE_TAIL}").into_bytes();

@@ -2,14 +2,18 @@
 //! here, /healthz.
 
 mod support {
+    pub mod certificate;
     pub mod raw_client;
 }
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use backend::{server, Config};
 use futures_util::{SinkExt, StreamExt};
-use support::raw_client::{http_get, http_request, upgrade_request};
+use support::{
+    certificate::self_signed,
+    raw_client::{http_get, http_request, upgrade_request},
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::{
     connect_async, connect_async_tls_with_config,
@@ -124,50 +128,14 @@ async fn metrics_count_connections_messages_bytes_closes_and_rejections() {
     assert_eq!(value(&metrics, "echo_echo_latency_seconds_count"), 3.0);
 }
 
-/// A self-signed certificate for 127.0.0.1 and localhost, written as PEM files.
-struct TestCertificate {
-    dir: tempfile::TempDir,
-    der: rustls_pki_types::CertificateDer<'static>,
-}
-
-fn self_signed() -> TestCertificate {
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
-            .expect("certificate");
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("cert.pem"), certified.cert.pem()).expect("write cert");
-    std::fs::write(
-        dir.path().join("key.pem"),
-        certified.signing_key.serialize_pem(),
-    )
-    .expect("write key");
-    TestCertificate {
-        dir,
-        der: certified.cert.der().clone(),
-    }
-}
-
-fn trusting(certificate: &TestCertificate) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(certificate.der.clone()).expect("root");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
-}
-
 #[tokio::test]
 async fn tls_serves_wss_and_https() {
     let certificate = self_signed();
     let server = start(|c| {
-        c.tls_cert = Some(certificate.dir.path().join("cert.pem"));
-        c.tls_key = Some(certificate.dir.path().join("key.pem"));
+        c.tls_cert = Some(certificate.cert.clone());
+        c.tls_key = Some(certificate.key.clone());
     });
-    let client_config = trusting(&certificate);
+    let client_config = certificate.trusting();
 
     let url = format!("wss://127.0.0.1:{}/echo", server.addr.port());
     let (mut socket, _) = connect_async_tls_with_config(
@@ -206,10 +174,10 @@ async fn tls_serves_wss_and_https() {
 async fn over_tls_the_request_shows_the_tls_version_and_server_name() {
     let certificate = self_signed();
     let server = start(|c| {
-        c.tls_cert = Some(certificate.dir.path().join("cert.pem"));
-        c.tls_key = Some(certificate.dir.path().join("key.pem"));
+        c.tls_cert = Some(certificate.cert.clone());
+        c.tls_key = Some(certificate.key.clone());
     });
-    let connector = tokio_rustls::TlsConnector::from(trusting(&certificate));
+    let connector = tokio_rustls::TlsConnector::from(certificate.trusting());
     let exchange = |request: String| {
         let connector = connector.clone();
         async move {

@@ -2,6 +2,8 @@
 //! against the real backend or a server that records what the client did.
 
 mod support {
+    #[path = "../../../backend/tests/support/certificate.rs"]
+    pub mod certificate;
     pub mod client_process;
     pub mod recording_server;
 }
@@ -417,15 +419,11 @@ fn reconnect_resumes_after_the_backend_restarts() {
 
 #[test]
 fn wss_with_a_self_signed_certificate_needs_ca_or_insecure() {
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("certificate");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).expect("cert");
-    std::fs::write(&key, certified.signing_key.serialize_pem()).expect("key");
+    let certificate = support::certificate::self_signed();
+    let cert = certificate.cert.clone();
     let mut config = Config::listening_on("127.0.0.1:0");
     config.tls_cert = Some(cert.clone());
-    config.tls_key = Some(key);
+    config.tls_key = Some(certificate.key.clone());
     let backend = server::start_in_background(config).expect("TLS backend");
     let url = format!("wss://127.0.0.1:{}/echo", backend.addr.port());
 

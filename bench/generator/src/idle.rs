@@ -133,33 +133,12 @@ pub async fn keep(
     if tally.errors > 0 {
         return tally;
     }
-    let size = plan.size;
-    let held = async {
-        // Control frames (a server's pings) pass; anything else ends the hold.
-        let mut filled = 0;
-        loop {
-            let mut used = 0;
-            while let Some((frame, len)) = framing.next(&incoming[used..filled], size)? {
-                used += len;
-                match frame {
-                    Incoming::Control => {}
-                    Incoming::Close(code) => {
-                        return Err(format!("the server closed with {code:?}"))
-                    }
-                    _ => return Err("the server sent a message unasked".to_owned()),
-                }
-            }
-            incoming.copy_within(used..filled, 0);
-            filled -= used;
-            match link.read(&mut incoming[filled..]).await {
-                Ok(0) => return Err("the server closed the connection".to_owned()),
-                Ok(n) => filled += n,
-                Err(error) => return Err(format!("read: {error}")),
-            }
-        }
-    };
+    // Control frames (a server's pings) pass; a message, a close or the end ends the hold.
+    let held = read_until(&mut link, &mut incoming, framing, plan.size, |_| {
+        Err("the server sent a message unasked".to_owned())
+    });
     tokio::select! {
-        Err::<(), String>(why) = held => tally.error(why),
+        Err(why) = held => tally.error(why),
         _ = stop => {}
         () = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {}
     }
@@ -181,26 +160,45 @@ async fn echo_one(
         .write_all(message)
         .await
         .map_err(|e| format!("write: {e}"))?;
+    read_until(stream, incoming, framing, size, |frame| match frame {
+        Incoming::Data(echo) => messages.check(echo, false, seq, sent).map(Some),
+        Incoming::Compressed(echo) => messages.check(echo, true, seq, sent).map(Some),
+        _ => match messages.join(&frame)? {
+            Some((echo, compressed)) => messages.check(&echo, compressed, seq, sent).map(Some),
+            None => Ok(None),
+        },
+    })
+    .await
+}
+
+/// Reads frames until `on_message` says it has what it waited for (`Ok(Some)`) or fails;
+/// control frames pass, a close or the end of the stream is an error. `on_message` sees data
+/// frames and fragments.
+async fn read_until(
+    link: &mut Link,
+    incoming: &mut [u8],
+    framing: Framing,
+    size: usize,
+    mut on_message: impl FnMut(Incoming<'_>) -> Result<Option<()>, String>,
+) -> Result<(), String> {
     let mut filled = 0;
     loop {
         let mut used = 0;
         while let Some((frame, len)) = framing.next(&incoming[used..filled], size)? {
             used += len;
             match frame {
-                Incoming::Data(echo) => return messages.check(echo, false, seq, sent),
-                Incoming::Compressed(echo) => return messages.check(echo, true, seq, sent),
-                Incoming::Fragment { .. } => {
-                    if let Some((echo, compressed)) = messages.join(&frame)? {
-                        return messages.check(&echo, compressed, seq, sent);
-                    }
-                }
                 Incoming::Control => {}
                 Incoming::Close(code) => return Err(format!("the server closed with {code:?}")),
+                message => {
+                    if on_message(message)?.is_some() {
+                        return Ok(());
+                    }
+                }
             }
         }
         incoming.copy_within(used..filled, 0);
         filled -= used;
-        match stream.read(&mut incoming[filled..]).await {
+        match link.read(&mut incoming[filled..]).await {
             Ok(0) => return Err("the server closed the connection".into()),
             Ok(n) => filled += n,
             Err(error) => return Err(format!("read: {error}")),

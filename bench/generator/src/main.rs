@@ -58,6 +58,15 @@ async fn run(args: Args) -> Result<ExitCode, (u8, String)> {
     {
         return Err(usage("--min-rate must be 0 or more".into()));
     }
+    if let Some(path) = &args.report {
+        // Said now, not after a run of an hour: the report's file must be writable.
+        std::fs::File::create(path).map_err(|error| {
+            (
+                EXIT_FAILED,
+                format!("--report {}: cannot write there: {error}", path.display()),
+            )
+        })?;
+    }
     let dialer = Arc::new(dialer_of(&args).map_err(usage)?);
     let schedule = match (&args.stages, args.ramp) {
         (Some(stages), _) => Some(stages.clone()),

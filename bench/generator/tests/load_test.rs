@@ -6,6 +6,9 @@
 #[path = "../../../client/tests/support/recording_server.rs"]
 mod recording_server;
 
+#[path = "../../../backend/tests/support/certificate.rs"]
+mod certificate;
+
 use std::{
     io::Read,
     net::SocketAddr,
@@ -36,25 +39,21 @@ fn json_of(output: &Output) -> Value {
     })
 }
 
-/// The backend over TLS with a fresh self-signed certificate for 127.0.0.1; the certificate's
-/// file is returned with the server.
-fn tls_backend() -> (server::Background, tempfile::TempDir, String) {
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("certificate");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).expect("cert");
-    std::fs::write(&key, certified.signing_key.serialize_pem()).expect("key");
+/// The backend over TLS with a fresh self-signed certificate for 127.0.0.1; the certificate
+/// (its files live as long as it does) is returned with the server.
+fn tls_backend() -> (server::Background, certificate::SelfSigned) {
+    let certificate = certificate::self_signed();
     let mut config = Config::listening_on("127.0.0.1:0");
-    config.tls_cert = Some(cert.clone());
-    config.tls_key = Some(key);
+    config.tls_cert = Some(certificate.cert.clone());
+    config.tls_key = Some(certificate.key.clone());
     let running = server::start_in_background(config).expect("TLS backend");
-    (running, dir, cert.to_string_lossy().into_owned())
+    (running, certificate)
 }
 
 #[test]
 fn wss_with_a_self_signed_certificate_runs_with_ca_or_insecure_and_is_refused_without() {
-    let (backend, _dir, cert) = tls_backend();
+    let (backend, certificate) = tls_backend();
+    let cert = certificate.cert_path();
     let url = format!("wss://127.0.0.1:{}/echo", backend.addr.port());
     for mode in ["ping-pong", "flood", "rate", "idle"] {
         let output = bench(&[
@@ -493,7 +492,8 @@ fn stages_raise_and_lower_the_connections_in_idle_and_rate_modes() {
 
 #[test]
 fn compressed_messages_over_wss() {
-    let (backend, _dir, cert) = tls_backend();
+    let (backend, certificate) = tls_backend();
+    let cert = certificate.cert_path();
     let url = format!("wss://127.0.0.1:{}/echo", backend.addr.port());
     let output = bench(&[
         "--url",
@@ -514,4 +514,28 @@ fn compressed_messages_over_wss() {
     assert_eq!(run["compress"], true, "{run}");
     assert!(run["received"].as_u64() > Some(10), "{run}");
     assert!(run["sent_wire_ratio"].as_f64() < Some(0.9), "{run}");
+}
+
+#[test]
+fn a_report_that_cannot_be_written_is_said_before_the_run() {
+    let began = Instant::now();
+    let output = bench(&[
+        "--addr",
+        "127.0.0.1:9",
+        "--duration",
+        "30s",
+        "--report",
+        "/nonexistent-dir/run.html",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--report /nonexistent-dir/run.html: cannot write there"),
+        "{stderr}"
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
 }
