@@ -21,15 +21,17 @@ pub struct Live {
 }
 
 /// One second of the run.
-#[derive(Clone)]
+#[derive(Clone, Debug, Default)]
 pub struct Second {
     pub sent: u64,
     pub received: u64,
     pub errors: u64,
     /// Connections open at the end of the second (at its last change).
     pub open: u64,
-    /// Round trips of the echoes that came back in this second, in µs (2 significant figures).
-    pub latency: Histogram<u64>,
+    /// The p50 and p99 round trip, in µs, of the echoes that came back in this second (2
+    /// significant figures); `None` while the second runs, or when none came back.
+    pub p50_us: Option<u64>,
+    pub p99_us: Option<u64>,
 }
 
 /// Handshake times in µs, by step, and the whole opening (TCP, TLS, upgrade).
@@ -44,6 +46,9 @@ pub struct Handshakes {
 /// What [`Live::snapshot`] gives: the figures so far.
 pub struct State {
     pub seconds: Vec<Second>,
+    /// The round trips of the second now running: only its percentiles are kept once it is
+    /// over, so an hour's run keeps 3,600 small records, not 3,600 histograms.
+    this_second: Histogram<u64>,
     pub open: u64,
     pub sent: u64,
     pub received: u64,
@@ -54,21 +59,9 @@ pub struct State {
     pub failures: BTreeMap<String, u64>,
 }
 
-/// Round trips from 1 µs to 100 s; 2 significant figures keep a second's histogram at 20 KB.
+/// Round trips from 1 µs to 100 s, 2 significant figures (about 20 KB).
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 100_000_000, 2).expect("valid histogram bounds")
-}
-
-impl Second {
-    fn new(open: u64) -> Second {
-        Second {
-            sent: 0,
-            received: 0,
-            errors: 0,
-            open,
-            latency: histogram(),
-        }
-    }
 }
 
 impl Default for Live {
@@ -83,6 +76,7 @@ impl Live {
             started: Instant::now(),
             state: Mutex::new(State {
                 seconds: Vec::new(),
+                this_second: histogram(),
                 open: 0,
                 sent: 0,
                 received: 0,
@@ -132,7 +126,7 @@ impl Live {
         second.received += tally.received - received;
         second.errors += tally.errors - errors;
         for &micros in &tally.recent {
-            let _ = second.latency.record(micros);
+            let _ = state.this_second.record(micros);
         }
         state.sent += tally.sent - sent;
         state.received += tally.received - received;
@@ -170,6 +164,11 @@ impl Live {
         state.second(at).open = open;
     }
 
+    /// The run is over: the last second's percentiles are taken.
+    pub fn finish(&self) {
+        self.lock().close_second();
+    }
+
     /// An opening failed, of this kind (an error too, counted when its tally is absorbed).
     pub fn failed(&self, kind: &str) {
         *self.lock().failures.entry(kind.to_owned()).or_default() += 1;
@@ -177,14 +176,33 @@ impl Live {
 }
 
 impl State {
-    /// The record of the second `at` falls in, with those before it filled in.
+    /// The record of the second `at` falls in, with those before it filled in. Figures come in
+    /// as they happen, so `at` never goes back: a new second closes the last one.
     fn second(&mut self, at: Duration) -> &mut Second {
         let index = at.as_secs() as usize;
+        if self.seconds.len() <= index {
+            self.close_second();
+        }
         while self.seconds.len() <= index {
             let open = self.open;
-            self.seconds.push(Second::new(open));
+            self.seconds.push(Second {
+                open,
+                ..Second::default()
+            });
         }
-        &mut self.seconds[index]
+        let last = self.seconds.len() - 1;
+        &mut self.seconds[index.min(last)]
+    }
+
+    /// The running second's percentiles into its record; its histogram emptied for the next.
+    fn close_second(&mut self) {
+        if let Some(last) = self.seconds.last_mut() {
+            if !self.this_second.is_empty() {
+                last.p50_us = Some(self.this_second.value_at_quantile(0.5));
+                last.p99_us = Some(self.this_second.value_at_quantile(0.99));
+            }
+        }
+        self.this_second.reset();
     }
 }
 
@@ -201,10 +219,13 @@ mod tests {
         tally.record(3_000_000, 1_000_000);
         live.absorb(&mut tally);
         live.absorb(&mut tally); // nothing new: nothing counted twice
+        live.finish();
         let state = live.snapshot();
         assert_eq!((state.sent, state.received), (3, 2));
         assert_eq!(state.seconds[0].received, 2);
-        assert_eq!(state.seconds[0].latency.len(), 2);
+        // 1 ms and 2 ms, at 2 significant figures.
+        assert_eq!(state.seconds[0].p50_us.map(|us| us / 100), Some(10));
+        assert_eq!(state.seconds[0].p99_us.map(|us| us / 100), Some(20));
         assert!(tally.recent.is_empty());
     }
 }

@@ -124,6 +124,7 @@ async fn run(args: Args) -> Result<ExitCode, (u8, String)> {
     if let Some(progress) = progress {
         progress.finish();
     }
+    live.finish();
     let state = live.snapshot();
     let opened_any = !state.handshakes.total.is_empty();
     let mode = args
