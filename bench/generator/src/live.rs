@@ -53,8 +53,9 @@ pub struct State {
     pub sent: u64,
     pub received: u64,
     pub errors: u64,
-    /// Every round trip so far, in µs (2 significant figures): the progress line's p99.
-    pub latency: Histogram<u64>,
+    /// Every round trip so far, in µs (2 significant figures): the progress line's p99, kept
+    /// only while that line is shown (`Live::showing_progress`; a record per echo is not free).
+    pub latency: Option<Histogram<u64>>,
     pub handshakes: Handshakes,
     pub failures: BTreeMap<String, u64>,
 }
@@ -81,7 +82,7 @@ impl Live {
                 sent: 0,
                 received: 0,
                 errors: 0,
-                latency: histogram(),
+                latency: None,
                 handshakes: Handshakes {
                     total: histogram(),
                     connect: histogram(),
@@ -95,6 +96,11 @@ impl Live {
 
     pub fn started(&self) -> Instant {
         self.started
+    }
+
+    /// The progress line is shown: keep every round trip for its p99 so far.
+    pub fn showing_progress(&self) {
+        self.lock().latency.get_or_insert_with(histogram);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -118,8 +124,10 @@ impl Live {
         let at = self.started.elapsed();
         let mut state = self.lock();
         let state = &mut *state;
-        for &micros in &tally.recent {
-            let _ = state.latency.record(micros);
+        if let Some(latency) = &mut state.latency {
+            for &micros in &tally.recent {
+                let _ = latency.record(micros);
+            }
         }
         let second = state.second(at);
         second.sent += tally.sent - sent;

@@ -26,6 +26,7 @@ impl Progress {
         if !shown {
             return None;
         }
+        live.showing_progress();
         let bar = ProgressBar::with_draw_target(
             Some(total.as_millis() as u64),
             ProgressDrawTarget::stdout_with_hz(8),
@@ -47,10 +48,11 @@ impl Progress {
                 let rate = (state.received - last.1) as f64
                     / now.duration_since(last.0).as_secs_f64().max(1e-3);
                 last = (now, state.received);
-                let p99 = if state.latency.is_empty() {
-                    "-".to_owned()
-                } else {
-                    format!("{} µs", state.latency.value_at_quantile(0.99))
+                let p99 = match &state.latency {
+                    Some(latency) if !latency.is_empty() => {
+                        format!("{} µs", latency.value_at_quantile(0.99))
+                    }
+                    _ => "-".to_owned(),
                 };
                 line.set_prefix(format!(
                     "{:>5.1}s / {:.0}s",
