@@ -483,11 +483,6 @@ fn stages_raise_and_lower_the_connections_in_idle_and_rate_modes() {
     let received = run["received"].as_u64().unwrap_or(0);
     // 400/s at the peak for 1 s, and ramping for half a second: about 500.
     assert!((300..700).contains(&received), "{run}");
-    assert_eq!(
-        run["late_sends"].as_u64().map(|late| late < 50),
-        Some(true),
-        "{run}"
-    );
 }
 
 #[test]
