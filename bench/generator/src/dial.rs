@@ -212,15 +212,7 @@ impl Dialer {
                 ))
             }
         };
-        let host = uri
-            .host()
-            .unwrap_or_default()
-            .trim_matches(['[', ']'])
-            .to_owned();
-        let addr = format!(
-            "{host}:{}",
-            uri.port_u16().unwrap_or(if secure { 443 } else { 80 })
-        );
+        let (addr, host) = address_of(uri, secure);
         let began = Instant::now();
         let tcp = TcpStream::connect(&addr).await.map_err(io_failed)?;
         tcp.set_nodelay(true).map_err(io_failed)?;
@@ -260,6 +252,20 @@ impl Dialer {
             timing,
         })
     }
+}
+
+/// Where to connect (`HOST:PORT`, an IPv6 address in brackets) and the host's name for TLS
+/// (no brackets); the port is the scheme's when the URL has none.
+fn address_of(uri: &tungstenite::http::Uri, secure: bool) -> (String, String) {
+    let raw = uri.host().unwrap_or_default();
+    let host = raw.trim_matches(['[', ']']).to_owned();
+    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    let addr = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    (addr, host)
 }
 
 /// The WebSocket handshake on `stream`: the stream back, the extensions agreed, and the bytes
@@ -391,4 +397,54 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for HeadOnly<S> {
 /// never go through tungstenite here.
 fn client_config() -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(8 * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_keep_ipv6_brackets_and_default_ports() {
+        let of = |url: &str, secure| {
+            let uri: tungstenite::http::Uri = url.parse().expect("uri");
+            address_of(&uri, secure)
+        };
+        assert_eq!(
+            of("ws://[::1]:9001/echo", false),
+            ("[::1]:9001".into(), "::1".into())
+        );
+        assert_eq!(
+            of("wss://example.org/ws", true),
+            ("example.org:443".into(), "example.org".into())
+        );
+        assert_eq!(
+            of("ws://127.0.0.1/x", false),
+            ("127.0.0.1:80".into(), "127.0.0.1".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn an_ipv6_loopback_url_connects() {
+        let Ok(listener) = tokio::net::TcpListener::bind("[::1]:0").await else {
+            return; // no IPv6 on this machine: nothing to show
+        };
+        let port = listener.local_addr().expect("addr").port();
+        let dialer = Dialer::plain(
+            Target::WebSocket {
+                url: format!("ws://[::1]:{port}/echo"),
+                compress: false,
+            },
+            Duration::from_secs(2),
+        );
+        // Accepted (the TCP connect reached it), then closed without an answer.
+        let (accepted, heard) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            if listener.accept().await.is_ok() {
+                let _ = accepted.send(());
+            }
+        });
+        let error = dialer.open().await.err().expect("no 101");
+        let reached = tokio::time::timeout(Duration::from_secs(2), heard).await;
+        assert!(matches!(reached, Ok(Ok(()))), "never reached: {error}");
+    }
 }
