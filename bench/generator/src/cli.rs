@@ -5,7 +5,7 @@ use std::{path::PathBuf, time::Duration};
 use clap::Parser;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 
-use crate::{load::Mode, schedule::Schedule, thresholds::EXIT_THRESHOLD};
+use crate::{load::Mode, schedule::Schedule};
 
 /// Load generator for WebSocket servers: echo servers compared, or your own server load-tested.
 #[derive(Debug, Parser)]
@@ -122,7 +122,6 @@ fn parse_stages(text: &str) -> Result<Schedule, String> {
     Schedule::parse(text).map_err(|e| e.to_string())
 }
 
-/// The exit statuses, for `main`.
+/// The exit statuses, for `main` (a broken threshold's is [`crate::thresholds::EXIT_THRESHOLD`]).
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
-pub const EXIT_BROKEN: u8 = EXIT_THRESHOLD;

@@ -5,7 +5,6 @@
 //! contended.
 
 use std::{
-    collections::BTreeMap,
     sync::{Mutex, MutexGuard},
     time::{Duration, Instant},
 };
@@ -57,7 +56,6 @@ pub struct State {
     /// only while that line is shown (`Live::showing_progress`; a record per echo is not free).
     pub latency: Option<Histogram<u64>>,
     pub handshakes: Handshakes,
-    pub failures: BTreeMap<String, u64>,
 }
 
 /// Round trips from 1 µs to 100 s, 2 significant figures (about 20 KB).
@@ -89,7 +87,6 @@ impl Live {
                     tls: histogram(),
                     upgrade: histogram(),
                 },
-                failures: BTreeMap::new(),
             }),
         }
     }
@@ -175,11 +172,6 @@ impl Live {
     /// The run is over: the last second's percentiles are taken.
     pub fn finish(&self) {
         self.lock().close_second();
-    }
-
-    /// An opening failed, of this kind (an error too, counted when its tally is absorbed).
-    pub fn failed(&self, kind: &str) {
-        *self.lock().failures.entry(kind.to_owned()).or_default() += 1;
     }
 }
 

@@ -13,7 +13,7 @@
 use std::{io::IsTerminal, process::ExitCode, sync::Arc, time::Instant};
 
 use bench::{
-    cli::{Args, EXIT_BROKEN, EXIT_FAILED, EXIT_USAGE},
+    cli::{Args, EXIT_FAILED, EXIT_USAGE},
     compressed, cpu,
     dial::{Dialer, Target},
     live::Live,
@@ -23,7 +23,7 @@ use bench::{
     report, run,
     schedule::Schedule,
     summary::{Described, Summary},
-    thresholds::{Figures, Thresholds},
+    thresholds::{Figures, Thresholds, EXIT_THRESHOLD},
     wire,
 };
 use clap::{Parser, ValueEnum};
@@ -191,7 +191,7 @@ async fn run(args: Args) -> Result<ExitCode, (u8, String)> {
     Ok(if summary.broken.is_empty() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(EXIT_BROKEN)
+        ExitCode::from(EXIT_THRESHOLD)
     })
 }
 

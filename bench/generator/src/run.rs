@@ -41,10 +41,7 @@ pub async fn connect_all(dialer: &Dialer, count: u32, live: &Live) -> (Vec<Opene
                     live.opened(&connection.timing);
                     opened.push(connection);
                 }
-                Err(error) => {
-                    live.failed(&error.kind.label());
-                    tally.connect_failed(&error);
-                }
+                Err(error) => tally.connect_failed(&error),
             }
         }
     }
@@ -169,7 +166,6 @@ async fn one_connection(
     let connection = match opened {
         Ok(connection) => connection,
         Err(error) => {
-            live.failed(&error.kind.label());
             tally.connect_failed(&error);
             live.absorb(&mut tally);
             return tally;

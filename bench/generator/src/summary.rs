@@ -6,7 +6,12 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 
-use crate::{cpu::Spent, live::State, load::Tally, thresholds::Broken};
+use crate::{
+    cpu::Spent,
+    live::{Second, State},
+    load::Tally,
+    thresholds::Broken,
+};
 
 /// Above this share of its one core the generator, not the server, may be the limit.
 pub const GENERATOR_BOUND_PCT: f64 = 90.0;
@@ -36,19 +41,6 @@ impl Percentiles {
     fn json(self) -> Value {
         json!({"count": self.count, "p50_us": self.p50, "p90_us": self.p90, "p99_us": self.p99, "max_us": self.max})
     }
-}
-
-/// One second of the run, as reported.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecondFigures {
-    pub t: u64,
-    pub sent: u64,
-    pub received: u64,
-    pub errors: u64,
-    pub open: u64,
-    /// `None` when no echo came back in that second.
-    pub p50_us: Option<u64>,
-    pub p99_us: Option<u64>,
 }
 
 /// What the run is, for the header of the report and the JSON.
@@ -82,7 +74,8 @@ pub struct Summary {
     /// The whole opening, then TCP connect, TLS and upgrade (those measured).
     pub handshake: Vec<(&'static str, Percentiles)>,
     pub failures: BTreeMap<String, u64>,
-    pub per_second: Vec<SecondFigures>,
+    /// Second by second, from the start: index t is the run's second t.
+    pub per_second: Vec<Second>,
     pub broken: Vec<Broken>,
 }
 
@@ -107,20 +100,7 @@ impl Summary {
                 handshake.push((step, figures));
             }
         }
-        let per_second = live
-            .seconds
-            .iter()
-            .enumerate()
-            .map(|(t, second)| SecondFigures {
-                t: t as u64,
-                sent: second.sent,
-                received: second.received,
-                errors: second.errors,
-                open: second.open,
-                p50_us: second.p50_us,
-                p99_us: second.p99_us,
-            })
-            .collect();
+        let per_second = live.seconds.clone();
         Summary {
             described,
             seconds,
@@ -159,8 +139,9 @@ impl Summary {
         let per_second: Vec<Value> = self
             .per_second
             .iter()
-            .map(|s| {
-                json!({"t": s.t, "sent": s.sent, "received": s.received, "errors": s.errors,
+            .enumerate()
+            .map(|(t, s)| {
+                json!({"t": t, "sent": s.sent, "received": s.received, "errors": s.errors,
                        "open": s.open, "p50_us": s.p50_us, "p99_us": s.p99_us})
             })
             .collect();

@@ -78,8 +78,8 @@ pub fn write(path: &Path, summary: &Summary, provenance: &Provenance) -> std::io
 /// The report's text.
 pub fn html(summary: &Summary, provenance: &Provenance) -> String {
     let d = &summary.described;
-    let seconds: Vec<f64> = summary.per_second.iter().map(|s| s.t as f64).collect();
-    let series = |f: &dyn Fn(&crate::summary::SecondFigures) -> Option<u64>| -> Vec<Option<f64>> {
+    let seconds: Vec<f64> = (0..summary.per_second.len()).map(|t| t as f64).collect();
+    let series = |f: &dyn Fn(&crate::live::Second) -> Option<u64>| -> Vec<Option<f64>> {
         summary
             .per_second
             .iter()
