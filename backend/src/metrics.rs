@@ -189,6 +189,7 @@ struct Flow {
 pub struct Metrics {
     registry: Registry,
     open: Gauge,
+    parked: Gauge,
     opened: Counter,
     flows: [Flow; 4],
     closes: Family<Labels, Counter>,
@@ -214,6 +215,12 @@ impl Metrics {
             r,
             "connections_open",
             "WebSocket connections open now",
+            Gauge::default(),
+        );
+        let parked = registered(
+            r,
+            "connections_parked",
+            "Open WebSocket connections parked while idle (no task of their own)",
             Gauge::default(),
         );
         let opened = registered(
@@ -273,6 +280,7 @@ impl Metrics {
             fixture,
             registry,
             open,
+            parked,
             opened,
             flows,
             closes,
@@ -319,6 +327,11 @@ impl Metrics {
 
     pub fn handshake_took(&self, took: Duration) {
         self.handshake.observe(took.as_secs_f64());
+    }
+
+    /// Connections parked now.
+    pub fn parked(&self) -> i64 {
+        self.parked.get()
     }
 
     /// Counts a new connection; the record counts its messages and reports its end.
@@ -396,6 +409,17 @@ impl ConnectionRecord {
             )])
             .inc();
         (self.opened_at.elapsed(), self.tally)
+    }
+}
+
+impl ConnectionRecord {
+    /// The connection left its task to wait parked (`true`), or came back to one (`false`).
+    pub fn set_parked(&self, parked: bool) {
+        if parked {
+            self.metrics.parked.inc();
+        } else {
+            self.metrics.parked.dec();
+        }
     }
 }
 

@@ -26,12 +26,13 @@ use tokio::net::TcpStream;
 use tokio_rustls::{server::TlsStream, TlsAcceptor};
 
 use crate::{
-    config::Switch, connection::echo::Liveness, connection::ws_connection::Limits,
-    handshake::origin::OriginPolicy, handshake::request_info::TlsInfo,
-    handshake::request_info::SERVED_BY, handshake::settings::EchoSettings,
-    handshake::settings::ECHO_PATH, handshake::upgrade::upgrade_service, http::bundle,
-    http::routes::healthz, http::routes::metrics_route, http::routes::not_an_upgrade,
-    http::routes::request_route, http::routes::wrong_method, http::routes::MAX_REQUEST_BODY_BYTES,
+    config::Switch, connection::echo::Liveness, connection::parking::Parkable,
+    connection::ws_connection::Limits, handshake::origin::OriginPolicy,
+    handshake::request_info::TlsInfo, handshake::request_info::SERVED_BY,
+    handshake::settings::EchoSettings, handshake::settings::ECHO_PATH,
+    handshake::upgrade::upgrade_service, http::bundle, http::routes::healthz,
+    http::routes::metrics_route, http::routes::not_an_upgrade, http::routes::request_route,
+    http::routes::wrong_method, http::routes::MAX_REQUEST_BODY_BYTES,
     limits::connections::Connections, limits::http_guard::registry::Full,
     limits::http_guard::tracking::track_requests, limits::http_guard::Guarded,
     limits::http_guard::HeadTap, limits::http_guard::HttpConnections,
@@ -58,6 +59,7 @@ pub struct Bound {
     pub connections: Arc<Connections>,
     /// The memory budget, through which every connection hears the shutdown.
     pub memory: Arc<MemoryBudget>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// What the TLS handshake agreed, if the connection is over TLS.
@@ -68,6 +70,32 @@ trait TlsDetails {
 impl TlsDetails for Guarded<TcpStream> {
     fn tls_info(&self) -> Option<TlsInfo> {
         None
+    }
+}
+
+/// A plain connection parks as its TCP socket, once its guard let go (the upgrade is done).
+impl Parkable for Guarded<TcpStream> {
+    fn parkable(&self) -> bool {
+        true
+    }
+
+    fn at_rest(&self) -> bool {
+        self.let_go()
+    }
+
+    fn into_std(self) -> std::io::Result<std::net::TcpStream> {
+        self.into_inner().into_std()
+    }
+}
+
+/// A TLS connection never parks: rustls's state is the connection's.
+impl Parkable for HeadTap<TlsStream<Guarded<TcpStream>>> {
+    fn parkable(&self) -> bool {
+        false
+    }
+
+    fn into_std(self) -> std::io::Result<std::net::TcpStream> {
+        Err(std::io::Error::other("a TLS connection does not park"))
     }
 }
 
@@ -287,6 +315,7 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
         scheme: if tls.is_some() { "https" } else { "http" },
         connections,
         memory: Arc::clone(&settings.memory),
+        metrics: Arc::clone(&settings.metrics),
     })
 }
 
@@ -355,6 +384,7 @@ pub struct Background {
     handle: ServerHandle,
     connections: Arc<Connections>,
     memory: Arc<MemoryBudget>,
+    metrics: Arc<Metrics>,
 }
 
 impl Background {
@@ -366,6 +396,11 @@ impl Background {
     /// Open WebSocket connections right now.
     pub fn open_connections(&self) -> usize {
         self.connections.open()
+    }
+
+    /// Open WebSocket connections parked right now (idle, without a task of their own).
+    pub fn parked_connections(&self) -> i64 {
+        self.metrics.parked()
     }
 
     /// Stops at once, dropping open connections; returns when the server has stopped.
@@ -394,6 +429,7 @@ pub fn start_in_background(config: Config) -> io::Result<Background> {
                             handle,
                             bound.connections,
                             bound.memory,
+                            bound.metrics,
                         )));
                         let _ = bound.server.await;
                     }
@@ -403,7 +439,7 @@ pub fn start_in_background(config: Config) -> io::Result<Background> {
                 }
             })
         })?;
-    let (addr, handle, connections, memory) = ready_rx
+    let (addr, handle, connections, memory, metrics) = ready_rx
         .recv()
         .map_err(|_| io::Error::other("the server thread ended before binding"))??;
     Ok(Background {
@@ -411,5 +447,6 @@ pub fn start_in_background(config: Config) -> io::Result<Background> {
         handle,
         connections,
         memory,
+        metrics,
     })
 }

@@ -35,7 +35,7 @@ const CONNECTIONS: usize = 4000;
 /// Live heap bytes per idle connection the README promises at most: measured 1,256 on
 /// 2026-12-06 (a 896-byte task, tokio's 256-byte I/O registration, the 96-byte memory charge;
 /// bench/RESULTS.md), with headroom for library updates.
-const MAX_HEAP_BYTES_PER_CONNECTION: isize = 1400;
+const MAX_HEAP_BYTES_PER_CONNECTION: isize = 400;
 
 /// The same over TLS: measured 8,672 on 2026-12-06 (rustls's 4 KiB read buffer, which it keeps
 /// at 4 KiB between reads, its record keys and state, a 2 KiB task holding the TLS stream;
@@ -201,12 +201,27 @@ fn wait_for_open(server: &server::Background, wanted: usize) {
     std::thread::sleep(Duration::from_millis(300));
 }
 
+/// Waits until `wanted` connections are parked: a second after they were last heard from.
+fn wait_for_parked(server: &server::Background, wanted: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.parked_connections() != wanted as i64 {
+        assert!(
+            Instant::now() < deadline,
+            "{} parked, not {wanted}",
+            server.parked_connections()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+}
+
 /// Opens `CONNECTIONS` connections with `open` (once to warm up, once measured) and prints the
 /// heap per connection with its blocks by size; every 200th connection must still echo and
 /// answer a ping. Returns the heap bytes per connection.
 fn heap_per_idle_connection<S: ReadWrite>(
     what: &str,
     server: &server::Background,
+    parks: bool,
     open: impl Fn() -> S,
 ) -> isize {
     // Warm up: whatever the server allocates once (pools, maps grown to size) is there before
@@ -222,6 +237,9 @@ fn heap_per_idle_connection<S: ReadWrite>(
         held.push(open());
     }
     wait_for_open(server, CONNECTIONS);
+    if parks {
+        wait_for_parked(server, CONNECTIONS);
+    }
     let (bytes_after, blocks_after) = snapshot();
 
     let n = CONNECTIONS as isize;
@@ -255,7 +273,7 @@ fn an_idle_connection_costs_at_most_the_documented_heap_bytes() {
         server::start_in_background(Config::listening_on("127.0.0.1:0")).expect("server starts");
     let addr = server.addr;
     let request = format!("GET /echo HTTP/1.1\r\nHost: {addr}\r\n{UPGRADE_TAIL}").into_bytes();
-    let per_connection = heap_per_idle_connection("ws://", &server, || open(addr, &request));
+    let per_connection = heap_per_idle_connection("ws://", &server, true, || open(addr, &request));
     assert!(
         per_connection <= MAX_HEAP_BYTES_PER_CONNECTION,
         "{per_connection} heap bytes per idle connection, over the {MAX_HEAP_BYTES_PER_CONNECTION} \
@@ -276,8 +294,9 @@ fn an_idle_tls_connection_costs_at_most_the_documented_heap_bytes() {
     let server = server::start_in_background(config).expect("server starts");
     let addr = server.addr;
     let request = format!("GET /echo HTTP/1.1\r\nHost: {addr}\r\n{UPGRADE_TAIL}").into_bytes();
-    let per_connection =
-        heap_per_idle_connection("wss://", &server, || open_tls(addr, &request, &client));
+    let per_connection = heap_per_idle_connection("wss://", &server, false, || {
+        open_tls(addr, &request, &client)
+    });
     assert!(
         per_connection <= MAX_TLS_HEAP_BYTES_PER_CONNECTION,
         "{per_connection} heap bytes per idle TLS connection, over the \

@@ -64,7 +64,7 @@ impl OpCode {
         }
     }
 
-    pub fn bits(self) -> u8 {
+    pub const fn bits(self) -> u8 {
         match self {
             OpCode::Continuation => 0x0,
             OpCode::Text => 0x1,

@@ -30,6 +30,12 @@ pub const MAX_LOGGED_CHARS: usize = 200;
 /// signal again (and writes the batch's echoes).
 const MAX_BATCH: usize = 64;
 
+/// How long a connection that can park ([`Connection::parkable`]) is quiet before the loop hands
+/// it to the parking lot ([`crate::connection::parking`]). Long enough that a connection talking
+/// now and then (a chat, a ticker every second) keeps its task; short enough that a crowd of idle
+/// connections costs its parked size soon after it opened.
+pub const PARK_AFTER: Duration = Duration::from_secs(1);
+
 /// How long, after our close frame on shutdown, the peer has to answer with its own before the
 /// connection is dropped (RFC 6455 §7.1.1: the server closes the TCP connection first).
 pub const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
@@ -50,6 +56,9 @@ pub enum Ending {
     /// The fixture ended it as the URL asked (`close_after`, with this close frame), or
     /// `reset_after` (no close frame: the session resets the TCP connection).
     Fixture(Option<CloseReason>),
+    /// Quiet, at rest and able to: the connection is to wait parked, from where it stands
+    /// ([`crate::connection::parking`]). The loop hands the connection back with it.
+    Parked(Pace),
 }
 
 impl Observer for () {
@@ -63,18 +72,54 @@ impl Observer for () {
 pub trait Connection:
     Stream<Item = Result<AggregatedMessage, ProtocolError>> + Sink<Message> + Unpin
 {
-}
+    /// Whether this connection can ever be parked ([`crate::connection::parking`]): if not,
+    /// the loop never looks.
+    fn parkable(&self) -> bool {
+        false
+    }
 
-impl<C> Connection for C where
-    C: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Sink<Message> + Unpin
-{
+    /// Whether it can be parked now: between frames, nothing held, nothing to write.
+    fn at_rest(&self) -> bool {
+        false
+    }
 }
 
 /// When the server pings, and when it gives up on a silent peer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Liveness {
     pub ping_interval: Duration,
     pub idle_timeout: Duration,
+}
+
+/// Where a connection stands with its peer's liveness: when it was last heard from and when it
+/// is next to be pinged. Carried across a stay in the parking lot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    pub liveness: Liveness,
+    pub last_heard: Instant,
+    pub next_ping: Instant,
+}
+
+impl Pace {
+    /// A connection that opens now: heard from now, pinged one interval from now.
+    pub fn starting_now(liveness: Liveness) -> Self {
+        let now = Instant::now();
+        Pace {
+            liveness,
+            last_heard: now,
+            next_ping: now + liveness.ping_interval,
+        }
+    }
+
+    /// When the connection is closed for silence unless heard from before.
+    pub fn idle_deadline(&self) -> Instant {
+        self.last_heard + self.liveness.idle_timeout
+    }
+
+    /// The earlier of the next ping and the idle deadline.
+    pub fn next_due(&self) -> Instant {
+        self.next_ping.min(self.idle_deadline())
+    }
 }
 
 /// Echoes what comes in on `connection` back out on it until the peer closes, breaks the
@@ -88,14 +133,32 @@ pub struct Liveness {
 /// resolves there. An error from the connection's sink means the peer is gone, and is returned
 /// as is for the caller to drop quietly. Echoes of messages that arrived together are written
 /// together. The observer is handed back with how the connection ended.
-// Not an `async fn`: see the comment on the block inside.
-#[allow(clippy::manual_async_fn)]
+///
+/// A connection that can park ([`Connection::parkable`]) and has been quiet and at rest for
+/// [`PARK_AFTER`] ends the loop with [`Ending::Parked`], and is handed back too (only then).
 pub fn echo<C, Stop, O>(
-    mut connection: C,
+    connection: C,
     liveness: Liveness,
     stop: Stop,
+    observer: O,
+) -> impl Future<Output = (Result<Ending, C::Error>, O, Option<C>)>
+where
+    C: Connection,
+    Stop: Future<Output = ()>,
+    O: Observer,
+{
+    echo_from(connection, Pace::starting_now(liveness), stop, observer)
+}
+
+/// [`echo`] for a connection that comes back from the parking lot, where `pace` left it.
+// Not an `async fn`: see the comment on the block inside.
+#[allow(clippy::manual_async_fn)]
+pub fn echo_from<C, Stop, O>(
+    mut connection: C,
+    mut pace: Pace,
+    stop: Stop,
     mut observer: O,
-) -> impl Future<Output = (Result<Ending, C::Error>, O)>
+) -> impl Future<Output = (Result<Ending, C::Error>, O, Option<C>)>
 where
     C: Connection,
     Stop: Future<Output = ()>,
@@ -106,7 +169,6 @@ where
     // connection costs, so every byte of it counts). So the loop is written inline, ending in a
     // labelled block (`break 'conn ending`).
     async move {
-        let connection = &mut connection;
         // `?` for the block below: an error from the connection ends it.
         macro_rules! or_end {
             ($block:lifetime, $result:expr) => {
@@ -117,13 +179,23 @@ where
             };
         }
         let ending = 'conn: {
-            let started = Instant::now();
-            let mut next_ping = started + liveness.ping_interval;
-            let mut last_heard = started;
-            // One timer for the next ping and the idle deadline both (a timer is a hundred
-            // bytes and more of every idle connection); re-armed only when it fires, from
-            // `last_heard`: no timer update per message.
-            let timer = sleep_until(next_ping.min(last_heard + liveness.idle_timeout));
+            let connection = &mut connection;
+            // When to look whether the connection can park (never, if it cannot). Not before
+            // it had a while here: one taken up again has something to read, which its socket's
+            // fresh registration may not have heard of yet at the first look.
+            let mut park_check = if connection.parkable() {
+                Instant::now() + PARK_AFTER
+            } else {
+                far_future()
+            };
+            // One timer for the next ping, the idle deadline and the parking check (a timer is
+            // a hundred bytes and more of every idle connection); re-armed only when it fires,
+            // from `pace.last_heard`: no timer update per message.
+            let timer = sleep_until(
+                pace.next_ping
+                    .min(pace.last_heard + pace.liveness.idle_timeout)
+                    .min(park_check),
+            );
             tokio::pin!(timer, stop);
 
             let mut batched = 0;
@@ -143,7 +215,7 @@ where
                     Woke::Stop => break 'conn Box::pin(on_shutdown(connection)).await,
                     Woke::Timer => {
                         let now = Instant::now();
-                        let idle_deadline = last_heard + liveness.idle_timeout;
+                        let idle_deadline = pace.last_heard + pace.liveness.idle_timeout;
                         if now >= idle_deadline {
                             let close = Message::Close(Some(going_away("idle timeout")));
                             // The sink is ready: `next_event` flushed it before it waited.
@@ -151,12 +223,27 @@ where
                             or_end!('conn, connection.flush().await);
                             break 'conn Ok(Ending::IdleTimeout);
                         }
-                        if now >= next_ping {
+                        if now >= park_check {
+                            // Quiet long enough, and nothing under way: the lot pings it from
+                            // here on (even a ping due now).
+                            let quiet_since = pace.last_heard + PARK_AFTER;
+                            park_check = if now < quiet_since {
+                                quiet_since
+                            } else if connection.at_rest() {
+                                break 'conn Ok(Ending::Parked(pace));
+                            } else {
+                                // Quiet, but a frame or an echo under way: look again later.
+                                now + PARK_AFTER
+                            };
+                        }
+                        if now >= pace.next_ping {
                             // Written with the next flush, before the loop waits again.
                             or_end!('conn, connection.start_send_unpin(Message::Ping(Bytes::new())));
-                            next_ping = now + liveness.ping_interval;
+                            pace.next_ping = now + pace.liveness.ping_interval;
                         }
-                        timer.as_mut().reset(next_ping.min(idle_deadline));
+                        timer
+                            .as_mut()
+                            .reset(pace.next_ping.min(idle_deadline).min(park_check));
                         continue;
                     }
                 };
@@ -168,7 +255,7 @@ where
                 if is_server_stopping(&item) {
                     break 'conn Box::pin(on_shutdown(connection)).await;
                 }
-                last_heard = Instant::now();
+                pace.last_heard = Instant::now();
                 // No await from here to the end of the turn: `next_event` hands over a message
                 // only when the sink can take a reply, so the reply goes in at once, and neither
                 // the message nor its reply takes room in this future while it waits.
@@ -176,7 +263,7 @@ where
                     ControlFlow::Continue(Some(Reply { message, echoed })) => {
                         or_end!('conn, connection.start_send_unpin(message));
                         if let Some((kind, len)) = echoed {
-                            observer.echoed(kind, len, last_heard.elapsed());
+                            observer.echoed(kind, len, pace.last_heard.elapsed());
                         }
                     }
                     ControlFlow::Continue(None) => {}
@@ -186,8 +273,14 @@ where
                 }
             }
         };
-        (ending, observer)
+        let parked = matches!(ending, Ok(Ending::Parked(_)));
+        (ending, observer, parked.then_some(connection))
     }
+}
+
+/// A time no connection's timer reaches (a year on).
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(365 * 24 * 3600)
 }
 
 /// Sends the close frame that ends the connection (rare: boxed, out of every idle connection's
@@ -427,6 +520,22 @@ mod tests {
     struct Duplex<In, Out> {
         incoming: In,
         outgoing: Out,
+        /// Says it can park, and is at rest whenever asked.
+        parks: bool,
+    }
+
+    impl<In, Out> Connection for Duplex<In, Out>
+    where
+        In: Stream<Item = Result<AggregatedMessage, ProtocolError>> + Unpin,
+        Out: Sink<Message> + Unpin,
+    {
+        fn parkable(&self) -> bool {
+            self.parks
+        }
+
+        fn at_rest(&self) -> bool {
+            self.parks
+        }
     }
 
     impl<In: Stream + Unpin, Out: Unpin> Stream for Duplex<In, Out> {
@@ -488,6 +597,7 @@ mod tests {
             Duplex {
                 incoming,
                 outgoing: &mut sent,
+                parks: false,
             },
             LIVENESS,
             stop,
@@ -715,8 +825,9 @@ mod tests {
         let connection = Duplex {
             incoming,
             outgoing: &mut sink,
+            parks: false,
         };
-        let (ending, ()) = echo(connection, LIVENESS, std::future::pending(), ()).await;
+        let (ending, (), _) = echo(connection, LIVENESS, std::future::pending(), ()).await;
         assert_eq!(ending, Ok(Ending::StreamEnded));
         assert_eq!(sink.sent.len(), 204);
         // The first poll finds nothing flushed yet; then one flush per burst or batch.
@@ -734,6 +845,64 @@ mod tests {
             "no batch beyond the cap: {:?}",
             sink.flushed_after
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_connection_at_rest_is_handed_back_to_park_with_where_it_stands() {
+        let started = Instant::now();
+        // A message after 0.5 s (before it was quiet long enough to park), then silence.
+        let incoming = Box::pin(
+            stream::once(async {
+                sleep(Duration::from_millis(500)).await;
+                Ok(AggregatedMessage::Text("hi".into()))
+            })
+            .chain(stream::pending()),
+        );
+        let mut sent = Vec::new();
+        let connection = Duplex {
+            incoming,
+            outgoing: &mut sent,
+            parks: true,
+        };
+        let (ending, (), handed_back) =
+            echo(connection, LIVENESS, std::future::pending(), ()).await;
+        let heard = started + Duration::from_millis(500);
+        assert_eq!(
+            ending,
+            Ok(Ending::Parked(Pace {
+                liveness: LIVENESS,
+                last_heard: heard,
+                next_ping: started + LIVENESS.ping_interval,
+            }))
+        );
+        assert_eq!(started.elapsed(), Duration::from_millis(500) + PARK_AFTER);
+        assert!(handed_back.is_some(), "the connection comes back with it");
+        assert_eq!(sent, vec![Message::Text("hi".into())]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_taken_up_again_keeps_its_deadlines() {
+        // Parked 20 s after it was last heard from, its ping overdue: it is pinged at once and
+        // closed for silence 5 s later (25 s after it was last heard from), not 25 s from now.
+        let now = Instant::now();
+        let pace = Pace {
+            liveness: LIVENESS,
+            last_heard: now - Duration::from_secs(20),
+            next_ping: now - Duration::from_secs(1),
+        };
+        let mut sent = Vec::new();
+        let connection = Duplex {
+            incoming: stream::pending(),
+            outgoing: &mut sent,
+            parks: false,
+        };
+        let (ending, (), handed_back) =
+            echo_from(connection, pace, std::future::pending::<()>(), ()).await;
+        assert_eq!(ending, Ok(Ending::IdleTimeout));
+        assert!(handed_back.is_none());
+        assert_eq!(now.elapsed(), Duration::from_secs(5));
+        assert_eq!(sent[0], Message::Ping(Bytes::new()));
+        assert!(is_close(&sent[1], CloseCode::Away), "{sent:?}");
     }
 
     #[test]

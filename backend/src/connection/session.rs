@@ -1,12 +1,16 @@
 //! One WebSocket connection after its handshake: the echo loop (or, for a connection that
 //! asked for faults, the fixture's loop) on its own task, then the line that says how the
-//! connection ended.
+//! connection ended. A plain connection that goes quiet leaves its task for this worker's
+//! parking lot ([`crate::connection::parking`]) and comes back to a new one, as it was, when
+//! it has something to do.
 
 use std::{
+    cell::{OnceCell, RefCell},
     future::Future,
     net::SocketAddr,
     os::fd::{BorrowedFd, RawFd},
     pin::Pin,
+    rc::Rc,
     task::{ready, Context, Poll},
     time::Duration,
 };
@@ -15,8 +19,10 @@ use actix_codec::{AsyncRead, AsyncWrite};
 use futures_util::future::Either;
 
 use crate::{
-    connection::echo::echo, connection::echo::Connection, connection::echo::Ending,
-    connection::echo::Liveness, connection::fixture::fixture_echo, connection::fixture::Behaviour,
+    connection::echo::echo, connection::echo::echo_from, connection::echo::Connection,
+    connection::echo::Ending, connection::echo::Liveness, connection::echo::Pace,
+    connection::fixture::fixture_echo, connection::fixture::Behaviour,
+    connection::parking::lot::Lot, connection::parking::lot::Spot, connection::parking::Parkable,
     connection::ws_connection::Limits, connection::ws_connection::WsConnection,
     limits::connections::Permit, limits::memory_budget::Charge, limits::memory_budget::Verdict,
     logging::peer_text, metrics::ConnectionRecord, protocol::permessage_deflate::Negotiated,
@@ -70,7 +76,7 @@ impl Session {
     /// `early` holds bytes that came with the handshake. Runs on the current worker's thread.
     pub fn spawn<T>(self, io: T, early: &[u8])
     where
-        T: AsyncRead + AsyncWrite + Unpin + 'static,
+        T: AsyncRead + AsyncWrite + Parkable + Unpin + 'static,
     {
         match self.task(io, early) {
             Either::Left(task) => actix_rt::spawn(task),
@@ -87,9 +93,12 @@ impl Session {
         self,
         io: T,
         early: &[u8],
-    ) -> Either<Task<impl Future<Output = Looped>>, Task<Pin<Box<dyn Future<Output = Looped>>>>>
+    ) -> Either<
+        Task<impl Future<Output = Looped<WsConnection<T>>>>,
+        Task<Pin<Box<dyn Future<Output = Looped<WsConnection<T>>>>>>,
+    >
     where
-        T: AsyncRead + AsyncWrite + Unpin + 'static,
+        T: AsyncRead + AsyncWrite + Parkable + Unpin + 'static,
     {
         let Session {
             liveness,
@@ -118,7 +127,7 @@ impl Session {
                     let mut record = record;
                     let ending =
                         run_fixture(connection, liveness, stop, &mut record, *fixture).await;
-                    (ending, record)
+                    (ending, record, None)
                 }),
                 tail,
             }),
@@ -126,8 +135,76 @@ impl Session {
     }
 }
 
-/// What a connection's loop gives back: how it ended, and its record.
-type Looped = (Result<Ending, std::io::Error>, ConnectionRecord);
+/// What a connection's loop gives back: how it ended, its record, and the connection itself if
+/// it is to park.
+type Looped<C> = (Result<Ending, std::io::Error>, ConnectionRecord, Option<C>);
+
+/// What a parked connection keeps, besides its socket, pace and charge, for its next task.
+#[derive(Debug)]
+pub struct Rest {
+    permit: Permit,
+    record: ConnectionRecord,
+    limits: Limits,
+}
+
+thread_local! {
+    /// This worker's parking lot, started when the first connection parks here (`None`: it
+    /// could not start, and connections here keep their tasks).
+    static LOT: OnceCell<Option<Rc<RefCell<Lot<Rest>>>>> = const { OnceCell::new() };
+}
+
+/// Parks a connection in this worker's lot, or gives it back if it cannot park here.
+// The spot comes back whole on the rare failure; boxing it would cost every park an allocation.
+#[allow(clippy::result_large_err)]
+fn park_here(spot: Spot<Rest>) -> Result<(), Spot<Rest>> {
+    #[allow(clippy::result_large_err)]
+    LOT.with(|lot| {
+        let lot = lot.get_or_init(|| match Lot::start(resume) {
+            Ok(lot) => Some(lot),
+            Err(error) => {
+                tracing::warn!(
+                    "idle connections on this worker keep their tasks: no parking lot ({error})"
+                );
+                None
+            }
+        });
+        match lot {
+            // Never borrowed already: the lot's task, which borrows it, only spawns.
+            Some(lot) => lot.borrow_mut().park(spot),
+            None => Err(spot),
+        }
+    })
+}
+
+/// Takes a parked connection up again on a task of its own, where its pace left it; `owed`
+/// is written first.
+fn resume(spot: Spot<Rest>, owed: &'static [u8]) {
+    let Spot {
+        socket,
+        pace,
+        charge,
+        rest: Rest {
+            permit,
+            record,
+            limits,
+        },
+    } = spot;
+    record.set_parked(false);
+    let tail = Tail {
+        permit,
+        verdict: charge.verdict(),
+    };
+    let io = match tokio::net::TcpStream::from_std(socket) {
+        Ok(io) => io,
+        Err(error) => return tail.finish(&Err(error), record),
+    };
+    let mut connection = WsConnection::new(io, &[], limits, charge, None);
+    connection.owe(owed);
+    actix_rt::spawn(Task {
+        looping: echo_from(connection, pace, std::future::pending::<()>(), record),
+        tail: Some(tail),
+    });
+}
 
 pin_project_lite::pin_project! {
     /// A connection's task: its loop, then its last line. A future written by hand, not an
@@ -146,20 +223,53 @@ pub struct Tail {
     verdict: Verdict,
 }
 
-impl<F: Future<Output = Looped>> Future for Task<F> {
+impl<F, T> Future for Task<F>
+where
+    F: Future<Output = Looped<WsConnection<T>>>,
+    T: Parkable,
+{
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        let (ending, record) = ready!(this.looping.poll(cx));
+        let (ending, record, connection) = ready!(this.looping.poll(cx));
         if let Some(tail) = this.tail.take() {
-            tail.finish(&ending, record);
+            match (ending, connection) {
+                (Ok(Ending::Parked(pace)), Some(connection)) => tail.park(connection, pace, record),
+                (ending, _) => tail.finish(&ending, record),
+            }
         }
         Poll::Ready(())
     }
 }
 
 impl Tail {
+    /// The loop ended for the connection to park: it goes to this worker's lot with what its
+    /// next task needs (back to a task at once if it cannot park here).
+    fn park<T: Parkable>(self, connection: WsConnection<T>, pace: Pace, record: ConnectionRecord) {
+        let Tail { permit, verdict } = self;
+        let (socket, charge, limits) = connection.into_rest();
+        let socket = match socket {
+            Ok(socket) => socket,
+            Err(error) => return Tail { permit, verdict }.finish(&Err(error), record),
+        };
+        drop(verdict);
+        record.set_parked(true);
+        let spot = Spot {
+            socket,
+            pace,
+            charge,
+            rest: Rest {
+                permit,
+                record,
+                limits,
+            },
+        };
+        if let Err(spot) = park_here(spot) {
+            resume(spot, &[]);
+        }
+    }
+
     /// The connection's place is free; its line says how it ended.
     fn finish(self, ending: &Result<Ending, std::io::Error>, record: ConnectionRecord) {
         drop(self.permit);
@@ -191,6 +301,8 @@ fn how_it_ended<E>(ending: &Result<Ending, E>) -> (Option<u16>, &'static str) {
             "closed as the URL asked (close_after)",
         ),
         Ok(Ending::Fixture(None)) => (None, "reset as the URL asked (reset_after)"),
+        // Not an end: a parked connection's task ends without a line (see `Task::poll`).
+        Ok(Ending::Parked(_)) => (None, "parked"),
         // A write failed: the peer is already gone. Nothing to answer.
         Err(_) => (None, "gone while we were writing"),
     }

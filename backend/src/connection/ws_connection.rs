@@ -32,10 +32,10 @@ use futures_util::{Sink, Stream};
 use ws_wire::MAX_CONTROL_PAYLOAD_BYTES;
 
 use crate::{
-    limits::memory_budget::Charge, protocol::message_decoder::MessageDecoder,
-    protocol::message_decoder::Refused, protocol::message_decoder::RSV1,
-    protocol::permessage_deflate::DeflateCounters, protocol::permessage_deflate::Deflater,
-    protocol::permessage_deflate::Negotiated,
+    connection::echo::Connection, connection::parking::Parkable, limits::memory_budget::Charge,
+    protocol::message_decoder::MessageDecoder, protocol::message_decoder::Refused,
+    protocol::message_decoder::RSV1, protocol::permessage_deflate::DeflateCounters,
+    protocol::permessage_deflate::Deflater, protocol::permessage_deflate::Negotiated,
 };
 
 /// Bytes asked for per read. The chunk lives on the stack for the length of one read.
@@ -123,6 +123,15 @@ impl<T> WsConnection<T> {
         connection
     }
 
+    /// Something the connection owes its peer from before it came back from the parking lot
+    /// (the tail of a ping the lot could only half write): written before anything else.
+    pub fn owe(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.outgoing.extend_from_slice(bytes);
+            self.recharge();
+        }
+    }
+
     /// Whether any buffer is held right now (none while the connection is idle).
     pub fn holds_buffers(&self) -> bool {
         self.decoder.holds_buffer() || self.outgoing.capacity() > 0 || self.deflater_bytes() > 0
@@ -183,6 +192,38 @@ impl<T> WsConnection<T> {
         self.decoder.clear();
         self.in_hand = 0;
         self.recharge();
+    }
+}
+
+impl<T: Parkable> WsConnection<T> {
+    /// What is left of a connection at rest ([`Connection::at_rest`]) once it leaves its task:
+    /// its TCP socket out of tokio's reactor (an error: the socket is lost), its charge and its
+    /// limits. Everything else it would hold is empty.
+    pub fn into_rest(self) -> (io::Result<std::net::TcpStream>, Charge, Limits) {
+        let limits = Limits {
+            max_frame_bytes: self.decoder.max_frame_bytes(),
+            max_message_bytes: self.decoder.max_message_bytes(),
+        };
+        (self.io.into_std(), self.charge, limits)
+    }
+}
+
+impl<T> Connection for WsConnection<T>
+where
+    T: AsyncRead + AsyncWrite + Parkable + Unpin,
+{
+    fn parkable(&self) -> bool {
+        self.deflate.is_none() && self.io.parkable()
+    }
+
+    fn at_rest(&self) -> bool {
+        self.parkable()
+            && self.io.at_rest()
+            && !self.holds_buffers()
+            && self.in_hand == 0
+            && !self.decoder.message_under_way()
+            && !(self.read_closed || self.broken || self.cut_off || self.stop_heard)
+            && !(self.charge.server_stopping() || self.charge.told_to_close())
     }
 }
 

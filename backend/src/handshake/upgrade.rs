@@ -20,8 +20,8 @@ use futures_util::SinkExt;
 use ws_peer_text::escaped_cut;
 
 use crate::{
-    connection::session::Fixture, connection::session::Session, handshake::fixture,
-    handshake::fixture::Asked, handshake::fixture::SubprotocolChoice,
+    connection::parking::Parkable, connection::session::Fixture, connection::session::Session,
+    handshake::fixture, handshake::fixture::Asked, handshake::fixture::SubprotocolChoice,
     handshake::request_info::Agreed, handshake::request_info::Seen,
     handshake::request_info::TlsInfo, handshake::request_info::SERVED_BY,
     handshake::settings::EchoSettings, handshake::settings::ECHO_PATH, handshake::subprotocol,
@@ -43,7 +43,7 @@ pub fn upgrade_service<T>(
     InitError = (),
 >
 where
-    T: AsyncRead + AsyncWrite + AsRawFd + Unpin + 'static,
+    T: AsyncRead + AsyncWrite + AsRawFd + Parkable + Unpin + 'static,
 {
     fn_service(move |(request, framed): (Request, Framed<T, h1::Codec>)| {
         let settings = Arc::clone(&settings);
@@ -64,7 +64,7 @@ async fn upgrade<T>(
     settings: &EchoSettings,
 ) -> io::Result<()>
 where
-    T: AsyncRead + AsyncWrite + AsRawFd + Unpin + 'static,
+    T: AsyncRead + AsyncWrite + AsRawFd + Parkable + Unpin + 'static,
 {
     let started = Instant::now();
     let (response, mut session) = match admit(&request, settings) {

@@ -71,6 +71,16 @@ impl MessageDecoder {
         }
     }
 
+    /// The largest frame accepted.
+    pub fn max_frame_bytes(&self) -> usize {
+        self.max_frame_bytes
+    }
+
+    /// The largest message accepted (whole, inflated).
+    pub fn max_message_bytes(&self) -> usize {
+        self.max_message_bytes
+    }
+
     /// Accepts compressed messages (RSV1) and inflates them with `inflater`.
     pub fn inflating(mut self, inflater: Inflater) -> Self {
         self.inflater = Some(Box::new(inflater));

@@ -55,6 +55,16 @@ impl<T> Guarded<T> {
         }
     }
 
+    /// Whether it let go of its slot: the connection was upgraded and has been read since.
+    pub fn let_go(&self) -> bool {
+        self.slot.is_none()
+    }
+
+    /// The socket under the guard.
+    pub fn into_inner(self) -> T {
+        self.io
+    }
+
     /// Closes the connection (an error for whoever drives it) if the registry said so: its
     /// deadline passed (the sweeper, [`super::registry::SWEEP_EVERY`]) or it was chosen to make
     /// room. Registers the task's waker so that it is told while it waits on the socket.
