@@ -5,7 +5,8 @@
 //! plain and over TLS. It prints the
 //! breakdown by block size, so each block can be matched to what holds it, and asserts the
 //! upper bound the README gives, so a regression shows; every sampled connection must still
-//! echo and answer a ping.
+//! echo and answer a ping. Plain connections are measured once the server says all of them are
+//! parked (connection/parking/: a quiet second after their last message); TLS ones never park.
 //!
 //! Ignored by plain `cargo test` (a debug build's futures are larger than a release build's);
 //! the test command runs it with the release suites:
@@ -32,9 +33,11 @@ mod support {
 /// Connections held while measuring.
 const CONNECTIONS: usize = 4000;
 
-/// Live heap bytes per idle connection the README promises at most: measured 1,256 on
-/// 2026-12-06 (a 896-byte task, tokio's 256-byte I/O registration, the 96-byte memory charge;
-/// bench/RESULTS.md), with headroom for library updates.
+/// Live heap bytes per idle connection the README promises at most: measured 198 on 2026-12-06
+/// once parked (its entry in its worker's parking lot, a 192-byte slot of one slab, and the slab's
+/// room to grow; no block of its own), 1,248 before parking (a 896-byte task, tokio's 256-byte I/O
+/// registration, the 96-byte memory charge; bench/RESULTS.md). With headroom for a slab that
+/// just doubled on one worker.
 const MAX_HEAP_BYTES_PER_CONNECTION: isize = 400;
 
 /// The same over TLS: measured 8,672 on 2026-12-06 (rustls's 4 KiB read buffer, which it keeps

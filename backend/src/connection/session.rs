@@ -11,6 +11,7 @@ use std::{
     os::fd::{BorrowedFd, RawFd},
     pin::Pin,
     rc::Rc,
+    sync::Arc,
     task::{ready, Context, Poll},
     time::Duration,
 };
@@ -24,8 +25,9 @@ use crate::{
     connection::fixture::fixture_echo, connection::fixture::Behaviour,
     connection::parking::lot::Lot, connection::parking::lot::Spot, connection::parking::Parkable,
     connection::ws_connection::Limits, connection::ws_connection::WsConnection,
-    limits::connections::Permit, limits::memory_budget::Charge, limits::memory_budget::Verdict,
-    logging::peer_text, metrics::ConnectionRecord, protocol::permessage_deflate::Negotiated,
+    limits::connections::Permit, limits::memory_budget::Charge,
+    limits::memory_budget::MemoryBudget, limits::memory_budget::Verdict, logging::peer_text,
+    metrics::ConnectionRecord, protocol::permessage_deflate::Negotiated,
 };
 
 /// What a session needs besides its socket.
@@ -139,12 +141,16 @@ impl Session {
 /// it is to park.
 type Looped<C> = (Result<Ending, std::io::Error>, ConnectionRecord, Option<C>);
 
-/// What a parked connection keeps, besides its socket, pace and charge, for its next task.
+/// What a parked connection keeps, besides its socket and pace, for its next task. No memory
+/// charge (it holds no memory): a new one is opened when it is taken up again, so that nothing
+/// of a parked connection is left on the heap outside the lot's slab.
 #[derive(Debug)]
 pub struct Rest {
     permit: Permit,
     record: ConnectionRecord,
     limits: Limits,
+    budget: Arc<MemoryBudget>,
+    peer: Option<SocketAddr>,
 }
 
 thread_local! {
@@ -159,7 +165,8 @@ thread_local! {
 fn park_here(spot: Spot<Rest>) -> Result<(), Spot<Rest>> {
     #[allow(clippy::result_large_err)]
     LOT.with(|lot| {
-        let lot = lot.get_or_init(|| match Lot::start(resume) {
+        let watch = || spot.rest.budget.open(None);
+        let lot = lot.get_or_init(|| match Lot::start(resume, watch()) {
             Ok(lot) => Some(lot),
             Err(error) => {
                 tracing::warn!(
@@ -182,14 +189,17 @@ fn resume(spot: Spot<Rest>, owed: &'static [u8]) {
     let Spot {
         socket,
         pace,
-        charge,
-        rest: Rest {
-            permit,
-            record,
-            limits,
-        },
+        rest:
+            Rest {
+                permit,
+                record,
+                limits,
+                budget,
+                peer,
+            },
     } = spot;
     record.set_parked(false);
+    let charge = budget.open(peer);
     let tail = Tail {
         permit,
         verdict: charge.verdict(),
@@ -253,16 +263,20 @@ impl Tail {
             Ok(socket) => socket,
             Err(error) => return Tail { permit, verdict }.finish(&Err(error), record),
         };
-        drop(verdict);
+        let peer = verdict.peer();
+        let budget = Arc::clone(charge.budget());
+        // It holds nothing (at rest) and is out of the budget while parked.
+        drop((verdict, charge));
         record.set_parked(true);
         let spot = Spot {
             socket,
             pace,
-            charge,
             rest: Rest {
                 permit,
                 record,
                 limits,
+                budget,
+                peer,
             },
         };
         if let Err(spot) = park_here(spot) {

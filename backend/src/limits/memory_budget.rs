@@ -240,6 +240,11 @@ impl Charge {
         self.holder.waker.register(waker);
     }
 
+    /// The budget this charge counts in.
+    pub fn budget(&self) -> &Arc<MemoryBudget> {
+        &self.budget
+    }
+
     /// A handle that says, after the connection is gone, whether the budget closed it.
     pub fn verdict(&self) -> Verdict {
         Verdict(Arc::clone(&self.holder))

@@ -1,14 +1,17 @@
 //! The parked connections of one worker thread, and the one task that watches them all.
 //!
 //! A parked connection is a [`Spot`] in a slab: its socket (in the lot's [`Epoll`], not in
-//! tokio's reactor), when it was last heard from and is next to be pinged, its memory charge,
-//! and whatever the session needs to take it up again (`P`). The lot's task wakes when a parked
-//! socket is ready, when the sweep is due, and when the server stops or the memory budget speaks
-//! (every parked charge holds the lot's waker). A connection leaves the lot, back to a task of
-//! its own through the lot's `resume` function, when:
+//! tokio's reactor), when it was last heard from and is next to be pinged, and whatever the
+//! session needs to take it up again (`P`). Nothing of it is anywhere else on the heap: the slab
+//! is one block, so a crowd of parked connections leaves no small blocks scattered among the
+//! pages their handshakes used, and those pages can go back to the system. It holds no memory
+//! charge (it holds no memory); the lot holds one of its own, through which the server's
+//! shutdown wakes it. The lot's task wakes when a parked socket is ready, when the sweep is due,
+//! and at the shutdown. A connection leaves the lot, back to a task of its own through the
+//! lot's `resume` function, when:
 //!
 //! - its socket has input, or the peer's end: the task reads it;
-//! - its idle deadline has passed, or the budget told it to close: the task closes it;
+//! - its idle deadline has passed: the task closes it;
 //! - the server is stopping: the task says 1001 and waits for the peer's close;
 //! - its ping cannot be written whole from here: the task writes the rest (or finds the peer
 //!   gone).
@@ -41,6 +44,16 @@ use crate::{connection::echo::Pace, limits::memory_budget::Charge};
 /// due.
 pub const SWEEP_EVERY: Duration = Duration::from_millis(100);
 
+/// Parked since the last trim before the lot gives the heap's free pages back
+/// ([`crate::allocator::give_free_pages_back`]): a crowd, not a few connections now and then.
+const TRIM_AFTER_PARKED: usize = 1024;
+
+/// ... and no connection parked for this long: the crowd has settled.
+const TRIM_WHEN_SETTLED_FOR: Duration = Duration::from_millis(500);
+
+/// ... and at most this often.
+const TRIM_AT_MOST_EVERY: Duration = Duration::from_secs(5);
+
 /// A ping with no payload, as the server sends it (unmasked).
 const PING: [u8; 2] = [ws_wire::FIN | ws_wire::OpCode::Ping.bits(), 0];
 
@@ -50,7 +63,6 @@ pub struct Spot<P> {
     /// Non-blocking, out of tokio's reactor while parked.
     pub socket: std::net::TcpStream,
     pub pace: Pace,
-    pub charge: Charge,
     /// What the session keeps to take the connection up again.
     pub rest: P,
 }
@@ -63,7 +75,9 @@ pub type Resume<P> = fn(Spot<P>, owed: &'static [u8]);
 pub struct Lot<P> {
     epoll: AsyncFd<Epoll>,
     spots: Slab<Spot<P>>,
-    /// The lot's task's waker, given to every parked connection's charge.
+    /// Holds nothing: the server's shutdown wakes the lot through it.
+    watch: Charge,
+    /// The lot's task's waker, as last given to `watch`.
     waker: Option<Waker>,
     /// No ping and no idle deadline is due before this.
     next_due: Instant,
@@ -72,23 +86,32 @@ pub struct Lot<P> {
     ready: Vec<u64>,
     /// The lot's epoll failed: nothing parks here any more.
     broken: bool,
+    /// Connections parked since the heap was last trimmed, the last time one parked, and when
+    /// the heap was last trimmed.
+    parked_since_trim: usize,
+    last_park: Instant,
+    last_trim: Option<Instant>,
 }
 
 impl<P: 'static> Lot<P> {
-    /// A lot for this worker thread, its task spawned on it. Must be called on a worker's
-    /// runtime.
-    pub fn start(resume: Resume<P>) -> io::Result<Rc<RefCell<Lot<P>>>> {
+    /// A lot for this worker thread, its task spawned on it; `watch` is a charge in the
+    /// server's memory budget, for its shutdown. Must be called on a worker's runtime.
+    pub fn start(resume: Resume<P>, watch: Charge) -> io::Result<Rc<RefCell<Lot<P>>>> {
         // SAFETY: `Epoll` owns its descriptor and neither closes nor replaces it while it
         // lives, and it lives as long as this `AsyncFd`.
         let epoll = unsafe { AsyncFd::register_with_interest(Epoll::new()?, Interest::READABLE)? };
         let lot = Rc::new(RefCell::new(Lot {
             epoll,
             spots: Slab::new(),
+            watch,
             waker: None,
             next_due: Instant::now(),
             resume,
             ready: Vec::with_capacity(MAX_EVENTS),
             broken: false,
+            parked_since_trim: 0,
+            last_park: Instant::now(),
+            last_trim: None,
         }));
         let driven = Rc::clone(&lot);
         actix_rt::spawn(async move {
@@ -110,9 +133,9 @@ impl<P> Lot<P> {
         self.spots.is_empty()
     }
 
-    /// Parks `spot`, or gives it back if it cannot be watched here.
+    /// Parks `spot`, or gives it back if it cannot be watched here (or the server is stopping).
     pub fn park(&mut self, spot: Spot<P>) -> Result<(), Spot<P>> {
-        if self.broken {
+        if self.broken || self.watch.server_stopping() {
             return Err(spot);
         }
         let entry = self.spots.vacant_entry();
@@ -121,40 +144,48 @@ impl<P> Lot<P> {
             tracing::debug!("could not park a connection: {error}");
             return Err(spot);
         }
-        let must_leave = spot.charge.server_stopping() || spot.charge.told_to_close();
-        if let Some(waker) = &self.waker {
-            // The connection's last task's waker goes: nothing keeps that task alive.
-            spot.charge.wake_on_close(waker);
-            if must_leave {
-                waker.wake_by_ref();
-            }
-        }
         self.next_due = self.next_due.min(spot.pace.next_due());
         entry.insert(spot);
+        self.parked_since_trim += 1;
+        self.last_park = Instant::now();
         Ok(())
     }
 
     fn poll(&mut self, cx: &mut Context<'_>, sweep: &mut Interval) -> Poll<()> {
         if !self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-            let waker = cx.waker().clone();
-            for (_, spot) in &self.spots {
-                spot.charge.wake_on_close(&waker);
-            }
-            self.waker = Some(waker);
+            self.watch.wake_on_close(cx.waker());
+            self.waker = Some(cx.waker().clone());
         }
-        if self
-            .spots
-            .iter()
-            .next()
-            .is_some_and(|(_, s)| s.charge.server_stopping())
-        {
+        if self.watch.server_stopping() {
             self.unpark_all();
         }
         self.take_ready(cx);
         while sweep.poll_tick(cx).is_ready() {
-            self.sweep(Instant::now());
+            let now = Instant::now();
+            self.sweep(now);
+            self.trim_after_a_crowd(now);
         }
         Poll::Pending
+    }
+
+    /// Once a crowd of connections has parked and settled, the pages their tasks and handshakes
+    /// used are free but still the process's: they go back to the system.
+    fn trim_after_a_crowd(&mut self, now: Instant) {
+        let settled = now.duration_since(self.last_park) >= TRIM_WHEN_SETTLED_FOR;
+        let rested = self
+            .last_trim
+            .is_none_or(|at| now.duration_since(at) >= TRIM_AT_MOST_EVERY);
+        if self.parked_since_trim >= TRIM_AFTER_PARKED && settled && rested {
+            let started = std::time::Instant::now();
+            crate::allocator::give_free_pages_back();
+            tracing::debug!(
+                "heap trimmed after {} connections parked, in {:?}",
+                self.parked_since_trim,
+                started.elapsed()
+            );
+            self.parked_since_trim = 0;
+            self.last_trim = Some(now);
+        }
     }
 
     /// Sends every connection whose socket is ready back to a task.
@@ -188,8 +219,8 @@ impl<P> Lot<P> {
         self.unpark_all();
     }
 
-    /// Pings what is due; sends back to a task what is past its idle deadline, was told to close
-    /// by the memory budget, or could not take its ping.
+    /// Pings what is due; sends back to a task what is past its idle deadline or could not take
+    /// its ping.
     fn sweep(&mut self, now: Instant) {
         if now < self.next_due || self.spots.is_empty() {
             return;
@@ -197,7 +228,7 @@ impl<P> Lot<P> {
         let mut next_due = now + Duration::from_secs(3600);
         let mut leaving: Vec<(usize, &'static [u8])> = Vec::new();
         for (key, spot) in &mut self.spots {
-            if now >= spot.pace.idle_deadline() || spot.charge.told_to_close() {
+            if now >= spot.pace.idle_deadline() {
                 leaving.push((key, &[]));
                 continue;
             }
