@@ -207,9 +207,9 @@ failed=0
 # process; records the server's RSS growth per connection.
 idle_rss() {
   local count=$1; shift
-  # Read once the crowd has settled: the backend parks idle connections a second after their
-  # last message and then gives the pages their handshakes used back to the system.
-  local before after load line hold=10 settle=9
+  # Read once the crowd has settled: the backend parks an idle connection 5 s (--park-after)
+  # after its last message, and gives the pages the crowd's handshakes used back to the system.
+  local before after load line hold=15 settle=13
   # TLS handshakes take the server's one CPU a few seconds per 10,000: hold them longer, so
   # that all are open when the RSS is read.
   if [[ " ${target[*]} " == *" wss://"* ]]; then hold=20; settle=18; fi

@@ -185,6 +185,7 @@ pub fn bind(config: &Config) -> io::Result<Bound> {
         liveness: Liveness {
             ping_interval: config.ping_interval,
             idle_timeout: config.idle_timeout,
+            park_after: config.park_after.0,
         },
         origins: OriginPolicy::new(&config.allowed_origins),
         connections: Arc::clone(&connections),

@@ -24,7 +24,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use backend::{server, Config};
+use backend::{config::ParkAfter, server, Config};
 
 mod support {
     pub mod certificate;
@@ -272,8 +272,11 @@ fn heap_per_idle_connection<S: ReadWrite>(
 fn an_idle_connection_costs_at_most_the_documented_heap_bytes() {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     NOT_COUNTED.with(|c| c.set(true));
-    let server =
-        server::start_in_background(Config::listening_on("127.0.0.1:0")).expect("server starts");
+    let mut config = Config::listening_on("127.0.0.1:0");
+    // Parked a second after their last message instead of five: the same parked connections,
+    // sooner.
+    config.park_after = ParkAfter(Some(Duration::from_secs(1)));
+    let server = server::start_in_background(config).expect("server starts");
     let addr = server.addr;
     let request = format!("GET /echo HTTP/1.1\r\nHost: {addr}\r\n{UPGRADE_TAIL}").into_bytes();
     let per_connection = heap_per_idle_connection("ws://", &server, true, || open(addr, &request));

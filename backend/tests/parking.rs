@@ -2,7 +2,8 @@
 //! worker's lot after a quiet second, and must behave exactly as before while parked and after:
 //! it echoes, answers pings, is pinged, is closed for silence, hears the shutdown, and a frame
 //! that arrives in pieces across the park is read whole. Real sockets against the server on
-//! 127.0.0.1:0; the server's own gauge (`echo_connections_parked`) says when it is parked.
+//! 127.0.0.1:0 with `--park-after 1s`; the server's own gauge (`echo_connections_parked`) says
+//! when it is parked.
 
 mod support {
     pub mod raw_client;
@@ -10,13 +11,14 @@ mod support {
 
 use std::time::{Duration, Instant};
 
-use backend::{server, Config};
+use backend::{config::ParkAfter, server, Config};
 use support::raw_client::{encode, RawClient, BINARY, CLOSE, PING, TEXT};
 
 const PONG: u8 = 0xA;
 
 fn start(configure: impl FnOnce(&mut Config)) -> server::Background {
     let mut config = Config::listening_on("127.0.0.1:0");
+    config.park_after = ParkAfter(Some(Duration::from_secs(1)));
     configure(&mut config);
     server::start_in_background(config).expect("server starts")
 }
@@ -179,6 +181,18 @@ async fn a_peer_that_leaves_while_parked_frees_its_place() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(server.parked_connections(), 0);
+}
+
+#[tokio::test]
+async fn park_after_off_keeps_every_connection_on_its_task() {
+    let server = start(|c| c.park_after = ParkAfter(None));
+    let mut client = RawClient::connect(server.addr).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(server.parked_connections(), 0);
+    assert_eq!(
+        round_trip(&mut client, TEXT, b"x").await,
+        (TEXT, b"x".to_vec())
+    );
 }
 
 #[tokio::test]

@@ -30,12 +30,6 @@ pub const MAX_LOGGED_CHARS: usize = 200;
 /// signal again (and writes the batch's echoes).
 const MAX_BATCH: usize = 64;
 
-/// How long a connection that can park ([`Connection::parkable`]) is quiet before the loop hands
-/// it to the parking lot ([`crate::connection::parking`]). Long enough that a connection talking
-/// now and then (a chat, a ticker every second) keeps its task; short enough that a crowd of idle
-/// connections costs its parked size soon after it opened.
-pub const PARK_AFTER: Duration = Duration::from_secs(1);
-
 /// How long, after our close frame on shutdown, the peer has to answer with its own before the
 /// connection is dropped (RFC 6455 §7.1.1: the server closes the TCP connection first).
 pub const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
@@ -89,6 +83,9 @@ pub trait Connection:
 pub struct Liveness {
     pub ping_interval: Duration,
     pub idle_timeout: Duration,
+    /// How long a connection that can park ([`Connection::parkable`]) is quiet before the loop
+    /// hands it to the parking lot ([`crate::connection::parking`]); `None`: never.
+    pub park_after: Option<Duration>,
 }
 
 /// Where a connection stands with its peer's liveness: when it was last heard from and when it
@@ -135,7 +132,8 @@ impl Pace {
 /// together. The observer is handed back with how the connection ended.
 ///
 /// A connection that can park ([`Connection::parkable`]) and has been quiet and at rest for
-/// [`PARK_AFTER`] ends the loop with [`Ending::Parked`], and is handed back too (only then).
+/// `liveness.park_after` ends the loop with [`Ending::Parked`], and is handed back too (only
+/// then).
 pub fn echo<C, Stop, O>(
     connection: C,
     liveness: Liveness,
@@ -183,10 +181,10 @@ where
             // When to look whether the connection can park (never, if it cannot). Not before
             // it had a while here: one taken up again has something to read, which its socket's
             // fresh registration may not have heard of yet at the first look.
-            let mut park_check = if connection.parkable() {
-                Instant::now() + PARK_AFTER
-            } else {
-                far_future()
+            let park_after = pace.liveness.park_after.filter(|_| connection.parkable());
+            let mut park_check = match park_after {
+                Some(after) => Instant::now() + after,
+                None => far_future(),
             };
             // One timer for the next ping, the idle deadline and the parking check (a timer is
             // a hundred bytes and more of every idle connection); re-armed only when it fires,
@@ -223,17 +221,17 @@ where
                             or_end!('conn, connection.flush().await);
                             break 'conn Ok(Ending::IdleTimeout);
                         }
-                        if now >= park_check {
+                        if let (Some(after), true) = (park_after, now >= park_check) {
                             // Quiet long enough, and nothing under way: the lot pings it from
                             // here on (even a ping due now).
-                            let quiet_since = pace.last_heard + PARK_AFTER;
+                            let quiet_since = pace.last_heard + after;
                             park_check = if now < quiet_since {
                                 quiet_since
                             } else if connection.at_rest() {
                                 break 'conn Ok(Ending::Parked(pace));
                             } else {
                                 // Quiet, but a frame or an echo under way: look again later.
-                                now + PARK_AFTER
+                                now + after
                             };
                         }
                         if now >= pace.next_ping {
@@ -575,9 +573,12 @@ mod tests {
         }
     }
 
+    const PARK_AFTER: Duration = Duration::from_secs(1);
+
     const LIVENESS: Liveness = Liveness {
         ping_interval: Duration::from_secs(10),
         idle_timeout: Duration::from_secs(25),
+        park_after: Some(PARK_AFTER),
     };
 
     /// Runs the loop over `incoming` and returns everything it sent, and how it ended.

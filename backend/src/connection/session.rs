@@ -382,10 +382,12 @@ mod tests {
         };
         let size = std::mem::size_of_val(&task);
         println!("the task's future: {size} bytes");
-        // Measured 696 bytes in release, 704 in debug (2026-12-06, bench/RESULTS.md): no
-        // shutdown future, no connection halves, no copies of the loop's arguments. A little
-        // headroom; a regression of any of those is well past it.
-        let bound = 768;
+        // Measured 776 bytes in release, 784 in debug (2026-12-06, session 10; 696 and 704
+        // before parking, which added the pace with its liveness settings and the parking
+        // check): no shutdown future, no connection halves, no copies of the loop's arguments.
+        // An idle plain connection parks and keeps no task at all; a busy one, or one over TLS,
+        // keeps this. A little headroom; a regression of any of those is well past it.
+        let bound = 832;
         assert!(size <= bound, "{size} bytes, over {bound}");
     }
 }

@@ -42,6 +42,7 @@ impl EchoSettings {
             liveness: Liveness {
                 ping_interval: std::time::Duration::from_secs(30),
                 idle_timeout: std::time::Duration::from_secs(75),
+                park_after: None,
             },
             origins: OriginPolicy::default(),
             connections,

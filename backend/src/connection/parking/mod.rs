@@ -3,7 +3,7 @@
 //! An echo server's normal state is many connections that say nothing for minutes. With a task
 //! each, every one of them keeps the task (about 900 bytes), tokio's registration of its socket
 //! (256) and a timer. Once a connection has been quiet for
-//! [`crate::connection::echo::PARK_AFTER`], is between frames and
+//! `--park-after` ([`crate::connection::echo::Liveness::park_after`], 5 s by default), is between frames and
 //! holds nothing (no bytes read and not decoded, no echo unwritten), and runs over plain TCP
 //! without a fixture or permessage-deflate, its echo loop ends and leaves a compact entry in its
 //! worker's [`lot::Lot`]: the socket, moved out of tokio's reactor into the lot's own epoll
