@@ -124,15 +124,6 @@ impl<P: 'static> Lot<P> {
 }
 
 impl<P> Lot<P> {
-    /// How many connections are parked here.
-    pub fn len(&self) -> usize {
-        self.spots.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.spots.is_empty()
-    }
-
     /// Parks `spot`, or gives it back if it cannot be watched here (or the server is stopping).
     pub fn park(&mut self, spot: Spot<P>) -> Result<(), Spot<P>> {
         if self.broken || self.watch.server_stopping() {
