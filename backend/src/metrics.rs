@@ -413,6 +413,12 @@ impl ConnectionRecord {
 }
 
 impl ConnectionRecord {
+    /// The server's permessage-deflate counters, for a connection taken up again after parking
+    /// (not counted as a new agreement).
+    pub fn deflate_counters(&self) -> DeflateCounters {
+        self.metrics.deflate.clone()
+    }
+
     /// The connection left its task to wait parked (`true`), or came back to one (`false`).
     pub fn set_parked(&self, parked: bool) {
         if parked {

@@ -6,13 +6,17 @@
 //! when it is parked.
 
 mod support {
+    pub mod client_deflate;
     pub mod raw_client;
 }
 
 use std::time::{Duration, Instant};
 
 use backend::{config::ParkAfter, server, Config};
-use support::raw_client::{encode, RawClient, BINARY, CLOSE, PING, TEXT};
+use support::{
+    client_deflate::{deflate, inflate},
+    raw_client::{encode, RawClient, BINARY, CLOSE, PING, TEXT},
+};
 
 const PONG: u8 = 0xA;
 
@@ -196,24 +200,72 @@ async fn park_after_off_keeps_every_connection_on_its_task() {
 }
 
 #[tokio::test]
-async fn connections_that_keep_state_do_not_park() {
+async fn a_fixture_connection_keeps_its_task() {
     let server = start(|_| {});
-    // permessage-deflate agreed: the codec's state is the connection's.
-    let (mut compressed, response) = RawClient::connect_with(
+    // Its faults run on its own timers.
+    let (mut faulty, _) = RawClient::connect_to(server.addr, "/echo?delay=1ms", "").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(server.parked_connections(), 0);
+    assert_eq!(
+        round_trip(&mut faulty, TEXT, b"x").await,
+        (TEXT, b"x".to_vec())
+    );
+}
+
+/// A compressed echo of `payload` (long enough to go out compressed) round trip.
+async fn compressed_round_trip(client: &mut RawClient, payload: &[u8]) {
+    client.send(true, 4, TEXT, &deflate(payload), true).await;
+    let echo = client.read_frame().await.expect("the echo");
+    assert!(echo.rsv1, "compressed: {echo:?}");
+    assert_eq!(inflate(&echo.payload), payload);
+}
+
+#[tokio::test]
+async fn a_compressed_connection_parks_between_messages_and_still_inflates_and_compresses() {
+    // No context takeover (the default): nothing of the codec is kept between messages.
+    let server = start(|_| {});
+    let (mut client, response) = RawClient::connect_with(
         server.addr,
         "Sec-WebSocket-Extensions: permessage-deflate\r\n",
     )
     .await;
     assert!(response.contains("permessage-deflate"), "{response}");
-    // A fixture connection: its faults run on its own timers.
-    let (mut faulty, _) = RawClient::connect_to(server.addr, "/echo?delay=1ms", "").await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(server.parked_connections(), 0);
-    assert_eq!(server.open_connections(), 2);
+    let payload = "parked and compressed ".repeat(20);
+    parked(&server, 1).await;
+    compressed_round_trip(&mut client, payload.as_bytes()).await;
+    parked(&server, 1).await;
+    compressed_round_trip(&mut client, payload.as_bytes()).await;
+    // Small messages go out as they are, compressed or not on the way in.
     assert_eq!(
-        round_trip(&mut faulty, TEXT, b"x").await,
-        (TEXT, b"x".to_vec())
+        round_trip(&mut client, TEXT, b"small").await,
+        (TEXT, b"small".to_vec())
     );
-    compressed.send(true, 0, TEXT, b"y", true).await;
-    assert_eq!(compressed.read_frame().await.expect("echo").payload, b"y");
+}
+
+#[tokio::test]
+async fn with_context_takeover_a_compressed_connection_keeps_its_task_once_it_has_state() {
+    let server = start(|c| c.deflate_context_takeover = true);
+    let (mut client, response) = RawClient::connect_with(
+        server.addr,
+        "Sec-WebSocket-Extensions: permessage-deflate\r\n",
+    )
+    .await;
+    assert!(
+        !response.contains("client_no_context_takeover"),
+        "{response}"
+    );
+    // Before any message its codec holds nothing yet: it may park.
+    parked(&server, 1).await;
+    compressed_round_trip(&mut client, "kept state ".repeat(30).as_bytes()).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        server.parked_connections(),
+        0,
+        "its codec's state is its own"
+    );
+    // (A second compressed echo would refer back to the first: this client keeps no inflater.)
+    assert_eq!(
+        round_trip(&mut client, TEXT, b"small").await,
+        (TEXT, b"small".to_vec())
+    );
 }

@@ -24,10 +24,11 @@ use crate::{
     connection::echo::Ending, connection::echo::Liveness, connection::echo::Pace,
     connection::fixture::fixture_echo, connection::fixture::Behaviour,
     connection::parking::lot::Lot, connection::parking::lot::Spot, connection::parking::Parkable,
-    connection::ws_connection::Limits, connection::ws_connection::WsConnection,
-    limits::connections::Permit, limits::memory_budget::Charge,
-    limits::memory_budget::MemoryBudget, limits::memory_budget::Verdict, logging::peer_text,
-    metrics::ConnectionRecord, protocol::permessage_deflate::Negotiated,
+    connection::ws_connection::Limits, connection::ws_connection::Rested,
+    connection::ws_connection::WsConnection, limits::connections::Permit,
+    limits::memory_budget::Charge, limits::memory_budget::MemoryBudget,
+    limits::memory_budget::Verdict, logging::peer_text, metrics::ConnectionRecord,
+    protocol::permessage_deflate::Agreed, protocol::permessage_deflate::Negotiated,
 };
 
 /// What a session needs besides its socket.
@@ -151,6 +152,8 @@ pub struct Rest {
     limits: Limits,
     budget: Arc<MemoryBudget>,
     peer: Option<SocketAddr>,
+    /// What permessage-deflate agreed, and the threshold, if it did.
+    deflate: Option<(Agreed, usize)>,
 }
 
 thread_local! {
@@ -196,9 +199,15 @@ fn resume(spot: Spot<Rest>, owed: &'static [u8]) {
                 limits,
                 budget,
                 peer,
+                deflate,
             },
     } = spot;
     record.set_parked(false);
+    let deflate = deflate.map(|(agreed, threshold_bytes)| Negotiated {
+        agreed,
+        threshold_bytes,
+        counters: record.deflate_counters(),
+    });
     let charge = budget.open(peer);
     let tail = Tail {
         permit,
@@ -208,7 +217,7 @@ fn resume(spot: Spot<Rest>, owed: &'static [u8]) {
         Ok(io) => io,
         Err(error) => return tail.finish(&Err(error), record),
     };
-    let mut connection = WsConnection::new(io, &[], limits, charge, None);
+    let mut connection = WsConnection::new(io, &[], limits, charge, deflate);
     connection.owe(owed);
     actix_rt::spawn(Task {
         looping: echo_from(connection, pace, std::future::pending::<()>(), record),
@@ -258,7 +267,12 @@ impl Tail {
     /// next task needs (back to a task at once if it cannot park here).
     fn park<T: Parkable>(self, connection: WsConnection<T>, pace: Pace, record: ConnectionRecord) {
         let Tail { permit, verdict } = self;
-        let (socket, charge, limits) = connection.into_rest();
+        let Rested {
+            socket,
+            charge,
+            limits,
+            deflate,
+        } = connection.into_rest();
         let socket = match socket {
             Ok(socket) => socket,
             Err(error) => return Tail { permit, verdict }.finish(&Err(error), record),
@@ -277,6 +291,7 @@ impl Tail {
                 limits,
                 budget,
                 peer,
+                deflate,
             },
         };
         if let Err(spot) = park_here(spot) {

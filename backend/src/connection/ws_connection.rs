@@ -34,8 +34,9 @@ use ws_wire::MAX_CONTROL_PAYLOAD_BYTES;
 use crate::{
     connection::echo::Connection, connection::parking::Parkable, limits::memory_budget::Charge,
     protocol::message_decoder::MessageDecoder, protocol::message_decoder::Refused,
-    protocol::message_decoder::RSV1, protocol::permessage_deflate::DeflateCounters,
-    protocol::permessage_deflate::Deflater, protocol::permessage_deflate::Negotiated,
+    protocol::message_decoder::RSV1, protocol::permessage_deflate::Agreed,
+    protocol::permessage_deflate::DeflateCounters, protocol::permessage_deflate::Deflater,
+    protocol::permessage_deflate::Negotiated,
 };
 
 /// Bytes asked for per read. The chunk lives on the stack for the length of one read.
@@ -74,6 +75,19 @@ struct Deflate {
     deflater: Deflater,
     threshold_bytes: usize,
     counters: DeflateCounters,
+    /// What was agreed, for a connection taken up again after parking.
+    agreed: Agreed,
+}
+
+/// What is left of a connection at rest once it leaves its task ([`WsConnection::into_rest`]).
+pub struct Rested {
+    /// Its TCP socket out of tokio's reactor (an error: the socket is lost).
+    pub socket: io::Result<std::net::TcpStream>,
+    pub charge: Charge,
+    pub limits: Limits,
+    /// What permessage-deflate agreed (and the threshold), if it did: the compressor and
+    /// inflater themselves hold nothing at rest.
+    pub deflate: Option<(Agreed, usize)>,
 }
 
 /// Size limits of one connection.
@@ -102,6 +116,7 @@ impl<T> WsConnection<T> {
                 deflater: negotiated.agreed.deflater(),
                 threshold_bytes: negotiated.threshold_bytes,
                 counters: negotiated.counters,
+                agreed: negotiated.agreed,
             })
         });
         if !early.is_empty() {
@@ -196,15 +211,18 @@ impl<T> WsConnection<T> {
 }
 
 impl<T: Parkable> WsConnection<T> {
-    /// What is left of a connection at rest ([`Connection::at_rest`]) once it leaves its task:
-    /// its TCP socket out of tokio's reactor (an error: the socket is lost), its charge and its
-    /// limits. Everything else it would hold is empty.
-    pub fn into_rest(self) -> (io::Result<std::net::TcpStream>, Charge, Limits) {
-        let limits = Limits {
-            max_frame_bytes: self.decoder.max_frame_bytes(),
-            max_message_bytes: self.decoder.max_message_bytes(),
-        };
-        (self.io.into_std(), self.charge, limits)
+    /// What is left of a connection at rest ([`Connection::at_rest`]) once it leaves its task.
+    /// Everything else it would hold is empty.
+    pub fn into_rest(self) -> Rested {
+        Rested {
+            limits: Limits {
+                max_frame_bytes: self.decoder.max_frame_bytes(),
+                max_message_bytes: self.decoder.max_message_bytes(),
+            },
+            deflate: self.deflate.map(|d| (d.agreed, d.threshold_bytes)),
+            socket: self.io.into_std(),
+            charge: self.charge,
+        }
     }
 }
 
@@ -212,8 +230,10 @@ impl<T> Connection for WsConnection<T>
 where
     T: AsyncRead + AsyncWrite + Parkable + Unpin,
 {
+    /// Plain TCP. With permessage-deflate it parks only when its compressor and inflater hold
+    /// nothing between messages (no context takeover): `at_rest` asks that of its buffers.
     fn parkable(&self) -> bool {
-        self.deflate.is_none() && self.io.parkable()
+        self.io.parkable()
     }
 
     fn at_rest(&self) -> bool {

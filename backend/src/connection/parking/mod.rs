@@ -4,8 +4,9 @@
 //! each, every one of them keeps the task (about 900 bytes), tokio's registration of its socket
 //! (256) and a timer. Once a connection has been quiet for
 //! `--park-after` ([`crate::connection::echo::Liveness::park_after`], 5 s by default), is between frames and
-//! holds nothing (no bytes read and not decoded, no echo unwritten), and runs over plain TCP
-//! without a fixture or permessage-deflate, its echo loop ends and leaves a compact entry in its
+//! holds nothing (no bytes read and not decoded, no echo unwritten, no compression state: always
+//! so between messages without context takeover), and runs over plain TCP without a fixture,
+//! its echo loop ends and leaves a compact entry in its
 //! worker's [`lot::Lot`]: the socket, moved out of tokio's reactor into the lot's own epoll
 //! instance, its deadlines, its memory charge and what the session needs to take it up again.
 //! Input, the peer's end, the idle deadline, the memory budget's word or the server's shutdown
@@ -15,8 +16,8 @@
 //! - [`lot`]: one worker's parked connections and the task that watches them.
 //!
 //! What is not parked: TLS connections (rustls's state would have to be kept anyway), fixture
-//! connections (their faults run on timers), and connections that agreed permessage-deflate
-//! (their codec's state is theirs).
+//! connections (their faults run on timers), and connections whose permessage-deflate codec
+//! keeps state between messages (context takeover, once a message has passed).
 
 pub mod epoll;
 pub mod lot;
