@@ -80,9 +80,17 @@ test('the page times round trips as a plain WebSocket does, to the hundredth of 
     Math.abs(pageMedian - probeMedian) <= AGREE_WITHIN_MS,
     `the page's median ${pageMedian} ms and the probe's ${probeMedian} ms differ by more than ${AGREE_WITHIN_MS} ms`,
   );
-  // The stats panel summarises the same figures.
-  const stats = await page.textContent('#stat-rtt');
-  const [min] = stats.split(' / ').map((t) => Number.parseFloat(t));
-  assert.ok(Math.abs(min - Math.min(...shown)) < 0.02, `stats min ${stats} vs log ${Math.min(...shown)}`);
+  // The stats panel summarises the same figures. It redraws at most four times a second and
+  // catches up with the uptime's render each second (components/stats_panel.rs): read it until
+  // it has, for up to 2 s (read at once, it failed in CI once: 0.84 ms shown while the log
+  // already had 0.76).
+  const logMin = Math.min(...shown);
+  const statsMin = (text) => Number.parseFloat(text.split(' / ')[0]);
+  let stats = await page.textContent('#stat-rtt');
+  for (const until = Date.now() + 2000; Math.abs(statsMin(stats) - logMin) >= 0.02 && Date.now() < until;) {
+    await page.waitForTimeout(100);
+    stats = await page.textContent('#stat-rtt');
+  }
+  assert.ok(Math.abs(statsMin(stats) - logMin) < 0.02, `stats min ${stats} vs log ${logMin}`);
   await page.close();
 });
