@@ -373,6 +373,18 @@ mod tests {
     use super::*;
     use crate::{handshake::settings::EchoSettings, limits::connections::Connections};
 
+    #[test]
+    fn a_parked_connection_stays_small() {
+        // Its slot in the lot's slab is all a parked connection costs on the heap.
+        // (The slab's own entry adds a tag where the spot leaves no room for one.)
+        let size = std::mem::size_of::<Spot<Rest>>();
+        println!("a parked connection's slot: {size} bytes");
+        // Measured 224 bytes (2026-12-06): the socket, the pace with its liveness settings (80),
+        // limits, the metrics record (56), the permit, the budget, the peer's address (32), the
+        // agreed deflate parameters. A little headroom.
+        assert!(size <= 240, "{size} bytes, over 240");
+    }
+
     #[tokio::test]
     async fn the_task_of_an_idle_connection_stays_small() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
