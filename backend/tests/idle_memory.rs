@@ -33,7 +33,7 @@ mod support {
 /// Connections held while measuring.
 const CONNECTIONS: usize = 4000;
 
-/// Live heap bytes per idle connection the README promises at most: measured 198-214 on 2026-12-06
+/// Live heap bytes per idle connection the README promises at most: measured 230 on 2026-12-06
 /// once parked (its entry in its worker's parking lot, a 224-byte slot of one slab, and the slab's
 /// room to grow; no block of its own), 1,248 before parking (a 896-byte task, tokio's 256-byte I/O
 /// registration, the 96-byte memory charge; bench/RESULTS.md). With headroom for a slab that
