@@ -152,7 +152,7 @@ pub struct Config {
     /// Park a connection over plain TCP (not TLS, no fault asked in its URL, no compression
     /// state kept between messages) that has sent nothing for this long: it leaves its task and waits in its worker's epoll lot,
     /// about 300 bytes instead of 1.5 KB, pinged from there; its next message takes it back
-    /// (about 20 µs of server CPU). `off`: never.
+    /// (about 20-50 µs more server CPU for that message). `off`: never.
     #[arg(long, env = "ECHO_PARK_AFTER", default_value = "5s", value_name = "DURATION|off",
           value_parser = parse_park_after)]
     pub park_after: ParkAfter,

@@ -189,11 +189,7 @@ where
             // One timer for the next ping, the idle deadline and the parking check (a timer is
             // a hundred bytes and more of every idle connection); re-armed only when it fires,
             // from `pace.last_heard`: no timer update per message.
-            let timer = sleep_until(
-                pace.next_ping
-                    .min(pace.last_heard + pace.liveness.idle_timeout)
-                    .min(park_check),
-            );
+            let timer = sleep_until(pace.next_due().min(park_check));
             tokio::pin!(timer, stop);
 
             let mut batched = 0;
@@ -213,8 +209,7 @@ where
                     Woke::Stop => break 'conn Box::pin(on_shutdown(connection)).await,
                     Woke::Timer => {
                         let now = Instant::now();
-                        let idle_deadline = pace.last_heard + pace.liveness.idle_timeout;
-                        if now >= idle_deadline {
+                        if now >= pace.idle_deadline() {
                             let close = Message::Close(Some(going_away("idle timeout")));
                             // The sink is ready: `next_event` flushed it before it waited.
                             or_end!('conn, connection.start_send_unpin(close));
@@ -239,9 +234,7 @@ where
                             or_end!('conn, connection.start_send_unpin(Message::Ping(Bytes::new())));
                             pace.next_ping = now + pace.liveness.ping_interval;
                         }
-                        timer
-                            .as_mut()
-                            .reset(pace.next_ping.min(idle_deadline).min(park_check));
+                        timer.as_mut().reset(pace.next_due().min(park_check));
                         continue;
                     }
                 };

@@ -8,9 +8,9 @@
 //! so between messages without context takeover), and runs over plain TCP without a fixture,
 //! its echo loop ends and leaves a compact entry in its
 //! worker's [`lot::Lot`]: the socket, moved out of tokio's reactor into the lot's own epoll
-//! instance, its deadlines, its memory charge and what the session needs to take it up again.
-//! Input, the peer's end, the idle deadline, the memory budget's word or the server's shutdown
-//! bring it back to a task, which carries on as if it had never left; pings are sent by the lot.
+//! instance, its deadlines and what the session needs to take it up again (no memory charge: it
+//! holds no memory, and a new one is opened when it comes back). Input, the peer's end, the idle
+//! deadline or the server's shutdown bring it back to a task, which carries on as if it had never left; pings are sent by the lot.
 //!
 //! - [`epoll`]: the epoll instance the parked sockets wait in.
 //! - [`lot`]: one worker's parked connections and the task that watches them.
